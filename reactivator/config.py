@@ -1,0 +1,274 @@
+"""Settings: loaded once from TOML, overridden by the environment, validated, frozen.
+
+Precedence (highest first): REACTIVATOR_<SECTION>__<KEY> environment variables,
+the TOML file (``--config PATH``, ``REACTIVATOR_CONFIG``, or ./config/reactivator.toml),
+then the defaults below, which are the shipped config's values.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zoneinfo
+from datetime import time
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from reactivator.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/reactivator.toml")
+SUPPORTED_LOCALES = ("en", "ru")
+_STEP_KEY = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///reactivator.db"
+    busy_timeout_seconds: float = Field(30.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, v: str) -> str:
+        if not v.startswith(("sqlite://", "postgresql")):
+            raise ValueError(
+                "use sqlite:///PATH for the embedded default or "
+                "postgresql+psycopg://USER@HOST/DB for PostgreSQL"
+            )
+        return v
+
+
+class ShopSettings(_Section):
+    name: str = "Demo Shop"
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    default_locale: Literal["en", "ru"] = "en"
+    default_timezone: str = "UTC"
+    website_url: str = "https://shop.example.com"
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _iana_zone(cls, v: str) -> str:
+        return _check_zone(v)
+
+
+class SenderSettings(_Section):
+    from_name: str = "Demo Shop"
+    from_email: str = "hello@shop.example.com"
+    reply_to: str = "care@shop.example.com"
+
+
+class SegmentSettings(_Section):
+    tiers: tuple[int, ...] = (90, 180, 360)
+
+    @field_validator("tiers")
+    @classmethod
+    def _ascending(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v:
+            raise ValueError("give at least one tier, e.g. [90, 180, 360]")
+        if any(d <= 0 for d in v) or list(v) != sorted(set(v)):
+            raise ValueError("tiers must be positive day counts in ascending order, e.g. [90, 180, 360]")
+        return v
+
+
+class ValueSettings(_Section):
+    expected_years: float = Field(3.0, gt=0)
+    a_share: float = Field(0.2, gt=0, lt=1)
+    b_share: float = Field(0.3, ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> ValueSettings:
+        if self.a_share + self.b_share > 1:
+            raise ValueError("a_share + b_share must not exceed 1 (the rest is class C)")
+        return self
+
+
+class StepSettings(_Section):
+    key: str
+    from_days: int = Field(gt=0)
+    discount_percent: int = Field(ge=0, le=90)
+    subject: dict[str, str]
+
+    @field_validator("key")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _STEP_KEY.match(v):
+            raise ValueError("step keys are lowercase words joined by '-', e.g. we-miss-you")
+        return v
+
+    @field_validator("subject")
+    @classmethod
+    def _every_locale(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = [loc for loc in SUPPORTED_LOCALES if not v.get(loc, "").strip()]
+        if missing:
+            raise ValueError(f"subject needs a text for every locale; missing: {', '.join(missing)}")
+        return v
+
+
+class ApologySettings(_Section):
+    key: str = "sorry-again"
+    after_days: int = Field(90, gt=0)
+    subject: dict[str, str] = {
+        "en": "Sorry, we let you down again",
+        "ru": "Простите, мы снова Вас подвели",
+    }
+
+
+def _default_steps() -> tuple[StepSettings, ...]:
+    return (
+        StepSettings(key="we-miss-you", from_days=90, discount_percent=10,
+                     subject={"en": "{name}, we miss you", "ru": "{name}, мы скучаем по Вам"}),
+        StepSettings(key="did-we-say-something-wrong", from_days=180, discount_percent=15,
+                     subject={"en": "Did we say something wrong?", "ru": "Мы что-то не так сказали?"}),
+        StepSettings(key="our-promise", from_days=360, discount_percent=20,
+                     subject={"en": "Our promise to you: easy returns, real guarantees",
+                              "ru": "Наше обещание: лёгкий возврат и настоящие гарантии"}),
+    )
+
+
+class CampaignSettings(_Section):
+    name: str = "winback"
+    include_classes: tuple[Literal["A", "B", "C"], ...] = ("A", "B", "C")
+    exclude_tags: tuple[str, ...] = ("bad_payer",)
+    include_tags: tuple[str, ...] = ()
+    min_orders: int = Field(1, ge=1)
+    min_revenue: float = Field(0.0, ge=0)
+    min_gap_days: int = Field(14, ge=0)
+    cap_letters: int = Field(1, ge=1)
+    cap_days: int = Field(7, ge=0)
+    quiet_hours: bool = True
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(9, 0)
+    coupon_expiry_days: int = Field(30, gt=0)
+    coupon_prefix: str = Field("", pattern=r"^[A-Z0-9-]{0,8}$")
+    attribution_days: int = Field(30, ge=0)
+    cost_per_letter: float = Field(0.0, ge=0)
+    steps: tuple[StepSettings, ...] = Field(default_factory=_default_steps)
+    apology: ApologySettings = ApologySettings()
+
+    @field_validator("exclude_tags", "include_tags")
+    @classmethod
+    def _tag_words(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for tag in v:
+            if not re.fullmatch(r"[a-z0-9_-]+", tag):
+                raise ValueError(f"tag {tag!r} must be lowercase letters, digits, '_' or '-'")
+        return v
+
+    @model_validator(mode="after")
+    def _ladder_shape(self) -> CampaignSettings:
+        if not self.steps:
+            raise ValueError("the ladder needs at least one step")
+        days = [s.from_days for s in self.steps]
+        if days != sorted(set(days)):
+            raise ValueError(f"steps must escalate: from_days {days} must be strictly ascending")
+        keys = [s.key for s in self.steps] + [self.apology.key]
+        if len(keys) != len(set(keys)):
+            raise ValueError(f"step keys must be unique, got {keys}")
+        return self
+
+
+class ImportSettings(_Section):
+    batch_size: int = Field(5000, ge=1, le=100_000)
+
+
+class SendingSettings(_Section):
+    batch_size: int = Field(200, ge=1)
+    lease_seconds: int = Field(300, gt=0)
+
+
+class Settings(BaseSettings):
+    """All of reactivator's settings; build with `load_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REACTIVATOR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    shop: ShopSettings = ShopSettings()
+    sender: SenderSettings = SenderSettings()
+    segments: SegmentSettings = SegmentSettings()
+    value: ValueSettings = ValueSettings()
+    campaign: CampaignSettings = CampaignSettings()
+    imports: ImportSettings = ImportSettings()
+    sending: SendingSettings = SendingSettings()
+
+    _toml_path: ClassVar[Path | None] = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if cls._toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=cls._toml_path))
+        return tuple(sources)
+
+
+def _check_zone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("use an IANA time zone name such as Europe/Moscow or UTC") from exc
+    return name
+
+
+def resolve_config_path(explicit: Path | None) -> Path | None:
+    """The config file to read: --config, then REACTIVATOR_CONFIG, then the default if present."""
+    if explicit is not None:
+        chosen, origin = explicit, "--config"
+    elif os.environ.get("REACTIVATOR_CONFIG"):
+        chosen, origin = Path(os.environ["REACTIVATOR_CONFIG"]), "REACTIVATOR_CONFIG"
+    else:
+        return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+    if not chosen.is_file():
+        raise ConfigError(
+            [f"{origin} names {str(chosen)!r}, which is not a file. Point it at an existing "
+             "TOML file, or copy config/reactivator.toml from the project as a start."]
+        )
+    return chosen
+
+
+def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
+    """Load, validate and freeze settings; raise ConfigError naming key, value and fix."""
+    toml_path = resolve_config_path(path)
+    source = str(toml_path) if toml_path else "defaults and environment"
+
+    class _Loaded(Settings):
+        _toml_path = toml_path
+
+    try:
+        loaded = _Loaded(**overrides)
+    except ValidationError as exc:
+        raise ConfigError([_describe(err) for err in exc.errors()], source) from None
+    except (OSError, ValueError) as exc:  # unreadable file or TOML syntax error
+        raise ConfigError([f"cannot read the file: {exc}"], source) from None
+    return Settings.model_construct(**{name: getattr(loaded, name) for name in Settings.model_fields})
+
+
+def _describe(err: Any) -> str:
+    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    section = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
+    env_name = "REACTIVATOR_" + "__".join(str(p).upper() for p in err["loc"] if not isinstance(p, int))
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        return f"{key}: unknown setting; check the spelling against config/reactivator.toml"
+    value = err.get("input")
+    shown = repr(value) if not isinstance(value, dict) else "(a table)"
+    return f"{key} = {shown}: {message} (set it in [{section.rsplit('.', 1)[0]}] or via {env_name})"

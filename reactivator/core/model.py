@@ -1,0 +1,181 @@
+"""The vocabulary of the campaign: states, steps, the policy and the facts the rules read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+
+
+class Subscription(StrEnum):
+    """Whether a customer may be mailed at all."""
+
+    SUBSCRIBED = "subscribed"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    ERASED = "erased"
+
+
+class LadderState(StrEnum):
+    """How far a customer has come through reactivation over their whole life."""
+
+    LADDER = "ladder"  # has been (or is) on the discount ladder
+    APOLOGY = "apology"  # lost twice: had (or has) the one apology letter
+
+
+class EnrollmentKind(StrEnum):
+    LADDER = "ladder"
+    APOLOGY = "apology"
+
+
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"
+    RETURNED = "returned"
+    EXHAUSTED = "exhausted"
+    UNSUBSCRIBED = "unsubscribed"
+    CANCELLED = "cancelled"
+
+
+class LetterStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class ValueClass(StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class Verdict(StrEnum):
+    """What a pass decides for one customer: send, or why not."""
+
+    SEND = "send"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    ERASED = "erased"
+    NEVER_BOUGHT = "never_bought"
+    NOT_DORMANT = "not_dormant"
+    WAITING = "waiting_next_step"
+    LADDER_EXHAUSTED = "ladder_exhausted"
+    LOST_FOR_GOOD = "lost_for_good"
+    EXCLUDED_TAG = "excluded_tag"
+    NOT_INCLUDED_TAG = "not_in_included_tags"
+    BELOW_MIN_ORDERS = "below_min_orders"
+    BELOW_MIN_REVENUE = "below_min_revenue"
+    EXCLUDED_CLASS = "excluded_class"
+    MIN_GAP = "min_gap"
+    FREQUENCY_CAP = "frequency_cap"
+    QUIET_HOURS = "quiet_hours"
+
+
+VERDICT_EXPLANATIONS: dict[Verdict, str] = {
+    Verdict.SEND: "a letter is due",
+    Verdict.UNSUBSCRIBED: "unsubscribed",
+    Verdict.BOUNCED: "address bounced",
+    Verdict.ERASED: "personal data erased",
+    Verdict.NEVER_BOUGHT: "never bought, so not dormant",
+    Verdict.NOT_DORMANT: "not dormant long enough",
+    Verdict.WAITING: "waiting for the next step's day",
+    Verdict.LADDER_EXHAUSTED: "went through the whole ladder without returning",
+    Verdict.LOST_FOR_GOOD: "lost twice and already apologised to: lost for good",
+    Verdict.EXCLUDED_TAG: "excluded by tag",
+    Verdict.NOT_INCLUDED_TAG: "has none of the included tags",
+    Verdict.BELOW_MIN_ORDERS: "too few orders to be worth returning",
+    Verdict.BELOW_MIN_REVENUE: "too little revenue to be worth returning",
+    Verdict.EXCLUDED_CLASS: "value class excluded",
+    Verdict.MIN_GAP: "too soon after the previous letter",
+    Verdict.FREQUENCY_CAP: "frequency cap reached",
+    Verdict.QUIET_HOURS: "quiet hours in the customer's time zone; waits",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One rung of the ladder: from how many days dormant, with what discount."""
+
+    key: str
+    from_days: int
+    discount_percent: int
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Local hours in which no letter goes out; `start` > `end` wraps midnight."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
+class ValueRules:
+    """Who is worth returning."""
+
+    include_classes: frozenset[ValueClass] = frozenset(ValueClass)
+    exclude_tags: frozenset[str] = frozenset({"bad_payer"})
+    include_tags: frozenset[str] = frozenset()
+    min_orders: int = 1
+    min_revenue_cents: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Everything the rules need besides the facts: ladder, value rules, pacing."""
+
+    steps: tuple[Step, ...]
+    apology: Step
+    rules: ValueRules = field(default_factory=ValueRules)
+    min_gap: timedelta = timedelta(days=14)
+    cap_letters: int = 1
+    cap_window: timedelta = timedelta(days=7)
+    quiet_hours: QuietHours | None = QuietHours(time(21), time(9))
+    default_timezone: str = "UTC"
+
+    def step(self, kind: EnrollmentKind, index: int) -> Step:
+        """The step an enrollment of `kind` is at; the apology ladder has one step."""
+        return self.apology if kind is EnrollmentKind.APOLOGY else self.steps[index]
+
+    def ladder_length(self, kind: EnrollmentKind) -> int:
+        return 1 if kind is EnrollmentKind.APOLOGY else len(self.steps)
+
+    @property
+    def earliest_days(self) -> int:
+        """The fewest days dormant at which any letter can be due."""
+        return min(self.steps[0].from_days, self.apology.from_days)
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveEnrollment:
+    kind: EnrollmentKind
+    next_step: int
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    """What the rules know of one customer at decision time."""
+
+    subscription: Subscription
+    last_purchase_at: datetime | None
+    orders_count: int
+    revenue_cents: int
+    value_class: ValueClass
+    tags: frozenset[str] = frozenset()
+    timezone: str | None = None
+    ladder_state: LadderState | None = None
+    ladder_enrolled_at: datetime | None = None
+    active: ActiveEnrollment | None = None
+    last_letter_at: datetime | None = None
+    letters_in_window: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome for one customer: a verdict, and the step it concerns if any."""
+
+    verdict: Verdict
+    kind: EnrollmentKind | None = None
+    step_index: int | None = None
+    enters: bool = False  # True when this decision starts a new enrollment

@@ -1,0 +1,73 @@
+"""Every error reactivator raises on purpose, under one root.
+
+    ReactivatorError                 anything we raise deliberately
+    ├── ConfigError                  a setting is missing or wrong (names key, value, fix)
+    ├── InputError                   a command was given something it cannot use
+    │   └── UnknownCustomerError     no customer with that id or email
+    ├── StorageError                 the database cannot do what was asked
+    │   └── SchemaMissingError       the schema is absent or older than this code
+    └── DeliveryError                a letter could not be handed to the mail server
+            .permanent               True: retrying will not help (5xx, bad address)
+
+Adapters translate library exceptions (SQLAlchemy, SMTP) into these at their
+edge, so the service layer and the CLI only ever see this tree.
+"""
+
+from __future__ import annotations
+
+
+class ReactivatorError(Exception):
+    """Root of every error reactivator raises on purpose."""
+
+
+class ConfigError(ReactivatorError):
+    """A setting is missing or invalid; the message names the key, the value and the fix."""
+
+    def __init__(self, problems: list[str], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid configuration{where}:\n{lines}")
+
+
+class InputError(ReactivatorError):
+    """A command was given a value it cannot use."""
+
+
+class UnknownCustomerError(InputError):
+    """No customer matches the given id or email."""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+        super().__init__(
+            f"no customer {ref!r}; import customers first "
+            "(`reactivator import customers FILE`)"
+        )
+
+
+class StorageError(ReactivatorError):
+    """The database could not complete an operation."""
+
+
+class SchemaMissingError(StorageError):
+    """The database has no schema, or an older one than this version needs."""
+
+    def __init__(self, url: str, found: str | None, expected: str) -> None:
+        self.url = url
+        self.found = found
+        self.expected = expected
+        state = "has no reactivator schema" if found is None else f"is at schema {found}"
+        super().__init__(
+            f"the database {url} {state}, this version needs {expected}. "
+            "Run `reactivator db upgrade` first."
+        )
+
+
+class DeliveryError(ReactivatorError):
+    """A letter could not be handed over; `permanent` says whether a retry can help."""
+
+    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+        self.permanent = permanent
+        self.code = code
+        super().__init__(message)
