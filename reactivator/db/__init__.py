@@ -1,0 +1,1 @@
+"""Storage on SQLAlchemy Core: SQLite by default, PostgreSQL to scale out. Rows never leave db/."""

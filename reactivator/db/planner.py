@@ -1,0 +1,249 @@
+"""The ladder's rules for every customer at once, as one set-based SQL query.
+
+This mirrors `reactivator.core.ladder.decide` check for check (a contract test
+holds them equal on both backends). A dry run reads this query; a real pass
+feeds the very same query into INSERT ... SELECT, so the dry run cannot lie.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+)
+
+from reactivator.core.model import (
+    EnrollmentKind,
+    EnrollmentStatus,
+    LadderState,
+    LetterStatus,
+    Policy,
+    Subscription,
+    ValueClass,
+    Verdict,
+)
+from reactivator.core.plan import PassParameters
+from reactivator.core.value import ClassCutoffs, rank_positions
+from reactivator.db.tables import customers, enrollments, letters
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCustomer:
+    """One line of the decision trace."""
+
+    customer_id: int
+    external_id: str
+    last_purchase_at: datetime
+    value_class: ValueClass
+    annual_value_cents: int
+    verdict: Verdict
+    kind: EnrollmentKind | None
+    step_index: int | None
+    enters: bool
+
+
+def class_cutoffs(conn: Connection, a_share: float, b_share: float) -> ClassCutoffs:
+    """A/B cutoffs from the spread of values among buyers, read straight off an index."""
+    buyers = conn.execute(
+        select(func.count()).select_from(customers).where(customers.c.orders_count > 0)
+    ).scalar_one()
+    if buyers == 0:
+        return ClassCutoffs(a_min=1, b_min=1)
+    a_pos, b_pos = rank_positions(buyers, a_share, b_share)
+
+    def value_at(position: int) -> int:
+        query = (
+            select(customers.c.annual_value_cents)
+            .where(customers.c.orders_count > 0)
+            .order_by(customers.c.annual_value_cents.desc())
+            .offset(position)
+            .limit(1)
+        )
+        return int(conn.execute(query).scalar_one())
+
+    return ClassCutoffs(a_min=value_at(a_pos), b_min=value_at(b_pos))
+
+
+def _by_step(index: ColumnElement[Any], values: list[Any], kind: ColumnElement[Any], apology: Any) -> Any:
+    """CASE picking a per-step value for (kind, step index)."""
+    whens = [(kind == EnrollmentKind.APOLOGY.value, literal(apology))]
+    whens += [(index == i, literal(v)) for i, v in enumerate(values)]
+    return case(*whens, else_=null())
+
+
+class PlanQuery:
+    """Builds the per-customer decision query for one pass."""
+
+    def __init__(self, policy: Policy, params: PassParameters, campaign: str) -> None:
+        self.policy = policy
+        self.p = params
+        self.campaign = campaign
+        self.active = (
+            enrollments.alias("e")
+        )
+        c, e = customers, self.active
+        lp = c.c.last_purchase_at
+        has_active = e.c.id.is_not(None)
+        entry = case(
+            *[
+                (lp <= params.step_cutoffs[i], literal(i))
+                for i in reversed(range(len(params.step_cutoffs)))
+            ],
+            else_=null(),
+        )
+        self.kind = case(
+            (has_active, e.c.kind),
+            (c.c.ladder_state == LadderState.LADDER.value, literal(EnrollmentKind.APOLOGY.value)),
+            else_=literal(EnrollmentKind.LADDER.value),
+        )
+        self.step_index = case(
+            (has_active, e.c.next_step),
+            (c.c.ladder_state == LadderState.LADDER.value, literal(0)),
+            else_=entry,
+        )
+        active_cutoff = _by_step(
+            e.c.next_step, list(params.step_cutoffs), e.c.kind, params.apology_cutoff
+        )
+        self.value_class = case(
+            (c.c.annual_value_cents >= params.classes.a_min, literal(ValueClass.A.value)),
+            (c.c.annual_value_cents >= params.classes.b_min, literal(ValueClass.B.value)),
+            else_=literal(ValueClass.C.value),
+        )
+        self.enters = not_(has_active)
+        rules = policy.rules
+        no_active = e.c.id.is_(None)
+        whens: list[tuple[ColumnElement[bool], Any]] = [
+            (c.c.subscription != Subscription.SUBSCRIBED.value, c.c.subscription),
+            (and_(has_active, lp > active_cutoff), Verdict.WAITING.value),
+            (and_(no_active, c.c.ladder_state == LadderState.APOLOGY.value), Verdict.LOST_FOR_GOOD.value),
+            (
+                and_(no_active, c.c.ladder_state == LadderState.LADDER.value, lp <= c.c.ladder_enrolled_at),
+                Verdict.LADDER_EXHAUSTED.value,
+            ),
+            (
+                and_(no_active, c.c.ladder_state == LadderState.LADDER.value, lp > params.apology_cutoff),
+                Verdict.NOT_DORMANT.value,
+            ),
+            (and_(no_active, c.c.ladder_state.is_(None), entry.is_(None)), Verdict.NOT_DORMANT.value),
+        ]
+        if rules.exclude_tags:
+            whens.append((_has_any_tag(rules.exclude_tags), Verdict.EXCLUDED_TAG.value))
+        if rules.include_tags:
+            whens.append((not_(_has_any_tag(rules.include_tags)), Verdict.NOT_INCLUDED_TAG.value))
+        whens += [
+            (c.c.orders_count < rules.min_orders, Verdict.BELOW_MIN_ORDERS.value),
+            (c.c.revenue_cents < rules.min_revenue_cents, Verdict.BELOW_MIN_REVENUE.value),
+        ]
+        excluded = sorted(v.value for v in set(ValueClass) - rules.include_classes)
+        if excluded:
+            whens.append((self.value_class.in_(excluded), Verdict.EXCLUDED_CLASS.value))
+        recent = (
+            select(func.count())
+            .select_from(letters)
+            .where(
+                letters.c.customer_id == c.c.id,
+                letters.c.queued_at > params.cap_since,
+                letters.c.status != LetterStatus.CANCELLED.value,
+            )
+            .scalar_subquery()
+        )
+        quiet: ColumnElement[bool] = (
+            func.coalesce(c.c.timezone, policy.default_timezone).in_(sorted(params.quiet_zones))
+            if params.quiet_zones
+            else false()
+        )
+        whens += [
+            (c.c.last_letter_at > params.min_gap_since, Verdict.MIN_GAP.value),
+            # The cheap column test first: only customers mailed lately need the count.
+            (
+                and_(c.c.last_letter_at > params.cap_since, recent >= policy.cap_letters),
+                Verdict.FREQUENCY_CAP.value,
+            ),
+            (quiet, Verdict.QUIET_HOURS.value),
+        ]
+        self.verdict = case(*whens, else_=literal(Verdict.SEND.value))
+
+    def base(self, *columns: Any) -> Select[Any]:
+        c, e = customers, self.active
+        return (
+            select(*columns)
+            .select_from(
+                c.outerjoin(
+                    e, and_(e.c.customer_id == c.c.id, e.c.status == EnrollmentStatus.ACTIVE.value)
+                )
+            )
+            .where(c.c.last_purchase_at <= self.p.earliest_cutoff)
+        )
+
+    def trace(self, limit: int | None = None) -> Select[Any]:
+        c = customers
+        query = self.base(
+            c.c.id,
+            c.c.external_id,
+            c.c.last_purchase_at,
+            self.value_class.label("value_class"),
+            c.c.annual_value_cents,
+            self.verdict.label("verdict"),
+            self.kind.label("kind"),
+            self.step_index.label("step_index"),
+            self.enters.label("enters"),
+        ).order_by(c.c.id)
+        return query.limit(limit) if limit is not None else query
+
+    def summary(self) -> Select[Any]:
+        verdict = self.verdict.label("verdict")
+        kind = self.kind.label("kind")
+        step = self.step_index.label("step_index")
+        sub = self.base(verdict, kind, step, self.enters.label("enters")).subquery()
+        return select(sub.c.verdict, sub.c.kind, sub.c.step_index, sub.c.enters, func.count()).group_by(
+            sub.c.verdict, sub.c.kind, sub.c.step_index, sub.c.enters
+        )
+
+    def due(self) -> Select[Any]:
+        """Customers for whom a letter is due now, with what enrollments and letters need."""
+        c, e = customers, self.active
+        return self.base(
+            c.c.id.label("customer_id"),
+            e.c.id.label("enrollment_id"),
+            self.kind.label("kind"),
+            self.step_index.label("step_index"),
+            c.c.last_purchase_at,
+        ).where(self.verdict == Verdict.SEND.value)
+
+
+def _has_any_tag(tags: frozenset[str]) -> ColumnElement[bool]:
+    return or_(*[customers.c.tags.like(f"%;{tag};%") for tag in sorted(tags)])
+
+
+def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator[PlannedCustomer]:
+    """Stream the decision trace (server-side, so memory stays flat)."""
+    result = conn.execution_options(yield_per=2000).execute(plan.trace(limit))
+    for row in result:
+        yield PlannedCustomer(
+            customer_id=row.id,
+            external_id=row.external_id,
+            last_purchase_at=row.last_purchase_at,
+            value_class=ValueClass(row.value_class),
+            annual_value_cents=row.annual_value_cents,
+            verdict=Verdict(row.verdict),
+            kind=EnrollmentKind(row.kind) if row.step_index is not None else None,
+            step_index=row.step_index,
+            enters=bool(row.enters),
+        )
+
+

@@ -1,0 +1,137 @@
+"""The schema. Alembic migrations (db/migrations) are generated from and checked against this."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+from reactivator.db.types import Id, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), nullable=False, unique=True),
+    Column("email", String(320)),  # NULL once erased
+    Column("email_key", String(320), unique=True),  # lower-cased, for uniqueness
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("locale", String(8)),
+    Column("timezone", String(64)),
+    Column("account_manager", String(200)),
+    # ';vip;bad_payer;' so that one tag is matched with LIKE '%;tag;%' in set-based SQL.
+    Column("tags", String(1000), nullable=False, server_default=""),
+    Column("subscription", String(16), nullable=False, server_default="subscribed"),
+    Column("unsubscribed_at", UTCDateTime),
+    # Aggregates over orders, written in the same transaction as every order.
+    Column("orders_count", Integer, nullable=False, server_default="0"),
+    Column("revenue_cents", BigInteger, nullable=False, server_default="0"),
+    Column("annual_value_cents", BigInteger, nullable=False, server_default="0"),
+    Column("first_purchase_at", UTCDateTime),
+    Column("last_purchase_at", UTCDateTime),
+    # Campaign history, kept here so a pass needs no joins for newcomers.
+    Column("ladder_state", String(16)),
+    Column("ladder_enrolled_at", UTCDateTime),
+    Column("last_letter_at", UTCDateTime),
+    Column("returned_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Covers the segment report (tier, value, reachability) without touching the table.
+    Index("ix_customers_dormancy", "last_purchase_at", "annual_value_cents", "subscription"),
+    Index("ix_customers_annual_value_cents", "annual_value_cents"),
+)
+
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("campaign", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("enrolled_at", UTCDateTime, nullable=False),
+    Column("dormant_since", UTCDateTime, nullable=False),
+    Column("entry_step", Integer, nullable=False),
+    Column("next_step", Integer, nullable=False),
+    Column("last_letter_at", UTCDateTime),
+    Column("ended_at", UTCDateTime),
+    Column("end_reason", String(200)),
+    Column("return_order_id", Id),  # orders.id; no FK, orders already point at letters
+    Column("return_amount_cents", BigInteger),
+    Column("return_coupon", String(64)),
+    Column("return_step", String(64)),
+    Index("ix_enrollments_customer_id", "customer_id"),
+    Index("ix_enrollments_status", "status"),
+    Index("ix_enrollments_enrolled_at", "enrolled_at"),
+    # At most one running enrollment per customer: concurrent passes cannot double-enroll.
+    Index(
+        "uq_enrollments_one_active",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("status = 'active'"),
+        postgresql_where=text("status = 'active'"),
+    ),
+)
+
+letters = Table(
+    "letters",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("enrollment_id", Id, ForeignKey("enrollments.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("campaign", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("step_index", Integer, nullable=False),
+    Column("step_key", String(64), nullable=False),
+    Column("discount_percent", Integer, nullable=False),
+    Column("coupon_code", String(64), unique=True),
+    Column("coupon_expires_at", UTCDateTime),
+    Column("message_id", String(255), unique=True),
+    Column("status", String(16), nullable=False),
+    Column("queued_at", UTCDateTime, nullable=False),
+    Column("send_after", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime),
+    Column("ended_reason", String(500)),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_until", UTCDateTime),
+    Column("leased_by", String(64)),
+    Column("last_error", Text),
+    UniqueConstraint("enrollment_id", "step_index"),
+    Index("ix_letters_due", "status", "send_after"),
+    Index("ix_letters_customer_id_queued_at", "customer_id", "queued_at"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), nullable=False, unique=True),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("placed_at", UTCDateTime, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("coupon_code", String(64)),
+    Column("letter_id", Id, ForeignKey("letters.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_orders_customer_id_placed_at", "customer_id", "placed_at"),
+)
