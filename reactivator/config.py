@@ -125,13 +125,27 @@ class ApologySettings(_Section):
 
 def _default_steps() -> tuple[StepSettings, ...]:
     return (
-        StepSettings(key="we-miss-you", from_days=90, discount_percent=10,
-                     subject={"en": "{name}, we miss you", "ru": "{name}, мы скучаем по Вам"}),
-        StepSettings(key="did-we-say-something-wrong", from_days=180, discount_percent=15,
-                     subject={"en": "Did we say something wrong?", "ru": "Мы что-то не так сказали?"}),
-        StepSettings(key="our-promise", from_days=360, discount_percent=20,
-                     subject={"en": "Our promise to you: easy returns, real guarantees",
-                              "ru": "Наше обещание: лёгкий возврат и настоящие гарантии"}),
+        StepSettings(
+            key="we-miss-you",
+            from_days=90,
+            discount_percent=10,
+            subject={"en": "{name}, we miss you", "ru": "{name}, мы скучаем по Вам"},
+        ),
+        StepSettings(
+            key="did-we-say-something-wrong",
+            from_days=180,
+            discount_percent=15,
+            subject={"en": "Did we say something wrong?", "ru": "Мы что-то не так сказали?"},
+        ),
+        StepSettings(
+            key="our-promise",
+            from_days=360,
+            discount_percent=20,
+            subject={
+                "en": "Our promise to you: easy returns, real guarantees",
+                "ru": "Наше обещание: лёгкий возврат и настоящие гарантии",
+            },
+        ),
     )
 
 
@@ -239,8 +253,10 @@ def resolve_config_path(explicit: Path | None) -> Path | None:
         return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
     if not chosen.is_file():
         raise ConfigError(
-            [f"{origin} names {str(chosen)!r}, which is not a file. Point it at an existing "
-             "TOML file, or copy config/reactivator.toml from the project as a start."]
+            [
+                f"{origin} names {str(chosen)!r}, which is not a file. Point it at an existing "
+                "TOML file, or copy config/reactivator.toml from the project as a start."
+            ]
         )
     return chosen
 

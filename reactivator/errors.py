@@ -40,10 +40,7 @@ class UnknownCustomerError(InputError):
 
     def __init__(self, ref: str) -> None:
         self.ref = ref
-        super().__init__(
-            f"no customer {ref!r}; import customers first "
-            "(`reactivator import customers FILE`)"
-        )
+        super().__init__(f"no customer {ref!r}; import customers first (`reactivator import customers FILE`)")
 
 
 class StorageError(ReactivatorError):
@@ -59,8 +56,7 @@ class SchemaMissingError(StorageError):
         self.expected = expected
         state = "has no reactivator schema" if found is None else f"is at schema {found}"
         super().__init__(
-            f"the database {url} {state}, this version needs {expected}. "
-            "Run `reactivator db upgrade` first."
+            f"the database {url} {state}, this version needs {expected}. Run `reactivator db upgrade` first."
         )
 
 

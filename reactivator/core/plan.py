@@ -25,6 +25,7 @@ class PassParameters:
     quiet_zones: frozenset[str]
     classes: ClassCutoffs
 
+
 def pass_parameters(policy: Policy, now: datetime, classes: ClassCutoffs) -> PassParameters:
     """Thresholds for a pass at `now`; pure, so a dry run and a real run agree."""
 

@@ -23,9 +23,7 @@ class EnrollmentSnapshot:
     ended_at: datetime | None
 
 
-def order_effect(
-    placed_at: datetime, enrollment: EnrollmentSnapshot, attribution: timedelta
-) -> OrderEffect:
+def order_effect(placed_at: datetime, enrollment: EnrollmentSnapshot, attribution: timedelta) -> OrderEffect:
     """What an order placed at `placed_at` means for the enrollment."""
     if enrollment.status is EnrollmentStatus.ACTIVE:
         if placed_at >= enrollment.enrolled_at:

@@ -93,17 +93,12 @@ class PlanQuery:
         self.policy = policy
         self.p = params
         self.campaign = campaign
-        self.active = (
-            enrollments.alias("e")
-        )
+        self.active = enrollments.alias("e")
         c, e = customers, self.active
         lp = c.c.last_purchase_at
         has_active = e.c.id.is_not(None)
         entry = case(
-            *[
-                (lp <= params.step_cutoffs[i], literal(i))
-                for i in reversed(range(len(params.step_cutoffs)))
-            ],
+            *[(lp <= params.step_cutoffs[i], literal(i)) for i in reversed(range(len(params.step_cutoffs)))],
             else_=null(),
         )
         self.kind = case(
@@ -116,9 +111,7 @@ class PlanQuery:
             (c.c.ladder_state == LadderState.LADDER.value, literal(0)),
             else_=entry,
         )
-        active_cutoff = _by_step(
-            e.c.next_step, list(params.step_cutoffs), e.c.kind, params.apology_cutoff
-        )
+        active_cutoff = _by_step(e.c.next_step, list(params.step_cutoffs), e.c.kind, params.apology_cutoff)
         self.value_class = case(
             (c.c.annual_value_cents >= params.classes.a_min, literal(ValueClass.A.value)),
             (c.c.annual_value_cents >= params.classes.b_min, literal(ValueClass.B.value)),
@@ -183,9 +176,7 @@ class PlanQuery:
         return (
             select(*columns)
             .select_from(
-                c.outerjoin(
-                    e, and_(e.c.customer_id == c.c.id, e.c.status == EnrollmentStatus.ACTIVE.value)
-                )
+                c.outerjoin(e, and_(e.c.customer_id == c.c.id, e.c.status == EnrollmentStatus.ACTIVE.value))
             )
             .where(c.c.last_purchase_at <= self.p.earliest_cutoff)
         )
@@ -245,5 +236,3 @@ def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator
             step_index=row.step_index,
             enters=bool(row.enters),
         )
-
-

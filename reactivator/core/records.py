@@ -1,0 +1,47 @@
+"""Validated input records: what an import row, a CLI purchase or a webhook becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    external_id: str
+    email: str  # normalised by email-validator
+    email_key: str  # lower-cased, the uniqueness key
+    first_name: str | None = None
+    last_name: str | None = None
+    locale: str | None = None
+    timezone: str | None = None
+    account_manager: str | None = None
+    tags: frozenset[str] = frozenset()
+    unsubscribed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    external_id: str
+    customer_external_id: str
+    placed_at: datetime
+    amount_cents: int
+    currency: str
+    coupon_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A row that was not stored, with where it was and why."""
+
+    line: int
+    reason: str
+
+
+def encode_tags(tags: frozenset[str]) -> str:
+    """Tags as stored: ';a;b;' so one tag matches LIKE '%;a;%'."""
+    return ";" + ";".join(sorted(tags)) + ";" if tags else ""
+
+
+def decode_tags(stored: str) -> frozenset[str]:
+    return frozenset(t for t in stored.split(";") if t)

@@ -1,0 +1,242 @@
+"""A real pass, set-based: enroll newcomers, queue each due letter, advance enrollments.
+
+Every statement is an INSERT ... SELECT or UPDATE over the plan query, so the
+work happens inside the database whether one customer is due or a million.
+Re-running a pass is harmless: one active enrollment per customer and one
+letter per (enrollment, step) are unique keys, and conflicts are skipped.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, exists, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from reactivator.core.coupons import new_coupon_code
+from reactivator.core.model import (
+    EnrollmentKind,
+    EnrollmentStatus,
+    LadderState,
+    LetterStatus,
+    Policy,
+    Subscription,
+)
+from reactivator.db.planner import PlanQuery
+from reactivator.db.tables import customers, enrollments, letters
+
+
+@dataclass(frozen=True, slots=True)
+class PassWrites:
+    ended_unreachable: int
+    enrolled: int
+    queued: int
+
+
+def insert_for(conn: Connection) -> Any:
+    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+
+
+def end_unreachable(conn: Connection, now: datetime) -> int:
+    """End running enrollments of customers who can no longer be mailed (defensive sweep)."""
+    unreachable = select(customers.c.id).where(customers.c.subscription != Subscription.SUBSCRIBED.value)
+    ended = conn.execute(
+        update(enrollments)
+        .where(enrollments.c.status == EnrollmentStatus.ACTIVE.value)
+        .where(enrollments.c.customer_id.in_(unreachable))
+        .values(status=EnrollmentStatus.UNSUBSCRIBED.value, ended_at=now, end_reason="customer unreachable")
+    ).rowcount
+    conn.execute(
+        update(letters)
+        .where(letters.c.status == LetterStatus.QUEUED.value)
+        .where(letters.c.customer_id.in_(unreachable))
+        .values(status=LetterStatus.CANCELLED.value, ended_reason="customer unreachable")
+    )
+    return int(ended)
+
+
+def run_pass(
+    conn: Connection,
+    plan: PlanQuery,
+    policy: Policy,
+    *,
+    coupon_expiry: timedelta,
+    coupon_prefix: str,
+    message_domain: str,
+) -> PassWrites:
+    """Apply one pass inside the caller's write transaction."""
+    now = plan.p.now
+    swept = end_unreachable(conn, now)
+    ins = insert_for(conn)
+
+    due = plan.due().subquery()
+    enroll = (
+        ins(enrollments)
+        .from_select(
+            [
+                "customer_id",
+                "campaign",
+                "kind",
+                "status",
+                "enrolled_at",
+                "dormant_since",
+                "entry_step",
+                "next_step",
+            ],
+            select(
+                due.c.customer_id,
+                literal(plan.campaign),
+                due.c.kind,
+                literal(EnrollmentStatus.ACTIVE.value),
+                literal(now, enrollments.c.enrolled_at.type),
+                due.c.last_purchase_at,
+                due.c.step_index,
+                due.c.step_index,
+            ).where(due.c.enrollment_id.is_(None)),
+        )
+        .on_conflict_do_nothing()
+    )
+    enrolled = conn.execute(enroll).rowcount
+    _mark_ladder_history(conn, now)
+
+    # The plan again, now that newcomers have their enrollment: every due letter.
+    due = plan.due().subquery()
+    step_key = _per_step(due.c.kind, due.c.step_index, [s.key for s in policy.steps], policy.apology.key)
+    discount = _per_step(
+        due.c.kind,
+        due.c.step_index,
+        [s.discount_percent for s in policy.steps],
+        policy.apology.discount_percent,
+    )
+    queue = (
+        ins(letters)
+        .from_select(
+            [
+                "enrollment_id",
+                "customer_id",
+                "campaign",
+                "kind",
+                "step_index",
+                "step_key",
+                "discount_percent",
+                "status",
+                "queued_at",
+                "send_after",
+            ],
+            select(
+                due.c.enrollment_id,
+                due.c.customer_id,
+                literal(plan.campaign),
+                due.c.kind,
+                due.c.step_index,
+                step_key,
+                discount,
+                literal(LetterStatus.QUEUED.value),
+                literal(now, letters.c.queued_at.type),
+                literal(now, letters.c.send_after.type),
+            ).where(due.c.enrollment_id.is_not(None)),
+        )
+        .on_conflict_do_nothing()
+    )
+    queued = conn.execute(queue).rowcount
+    _advance_enrollments(conn, policy, now)
+    conn.execute(
+        update(customers)
+        .where(customers.c.id.in_(select(letters.c.customer_id).where(_queued_now(now))))
+        .values(last_letter_at=now, updated_at=now)
+    )
+    _assign_codes(conn, now, coupon_expiry, coupon_prefix, message_domain)
+    return PassWrites(ended_unreachable=swept, enrolled=int(enrolled), queued=int(queued))
+
+
+def _per_step(kind: Any, index: Any, values: list[Any], apology: Any) -> Any:
+    whens = [(kind == EnrollmentKind.APOLOGY.value, literal(apology))]
+    whens += [(index == i, literal(v)) for i, v in enumerate(values)]
+    return case(*whens)
+
+
+def _queued_now(now: datetime) -> Any:
+    return and_(
+        letters.c.status == LetterStatus.QUEUED.value, letters.c.send_after == now, letters.c.queued_at == now
+    )
+
+
+def _mark_ladder_history(conn: Connection, now: datetime) -> None:
+    """Remember on the customer that they entered the ladder (or got their apology)."""
+    for kind, state in (
+        (EnrollmentKind.LADDER, LadderState.LADDER),
+        (EnrollmentKind.APOLOGY, LadderState.APOLOGY),
+    ):
+        entered = select(enrollments.c.customer_id).where(
+            enrollments.c.enrolled_at == now,
+            enrollments.c.kind == kind.value,
+            enrollments.c.status == EnrollmentStatus.ACTIVE.value,
+        )
+        values: dict[str, Any] = {"ladder_state": state.value, "updated_at": now}
+        if kind is EnrollmentKind.LADDER:
+            values["ladder_enrolled_at"] = now  # the apology keeps the ladder's date
+        conn.execute(update(customers).where(customers.c.id.in_(entered)).values(**values))
+
+
+def _advance_enrollments(conn: Connection, policy: Policy, now: datetime) -> None:
+    """Move every enrollment whose current step now has its letter to the next step."""
+    e = enrollments
+    has_letter = exists().where(letters.c.enrollment_id == e.c.id, letters.c.step_index == e.c.next_step)
+    length = case((e.c.kind == EnrollmentKind.APOLOGY.value, 1), else_=len(policy.steps))
+    done = e.c.next_step + 1 >= length
+    conn.execute(
+        update(e)
+        .where(e.c.status == EnrollmentStatus.ACTIVE.value, has_letter)
+        .values(
+            next_step=e.c.next_step + 1,
+            last_letter_at=now,
+            status=case((done, EnrollmentStatus.EXHAUSTED.value), else_=e.c.status),
+            ended_at=case((done, literal(now, e.c.ended_at.type)), else_=e.c.ended_at),
+            end_reason=case((done, "ladder exhausted"), else_=e.c.end_reason),
+        )
+    )
+
+
+def _assign_codes(
+    conn: Connection, now: datetime, expiry: timedelta, prefix: str, domain: str, chunk: int = 5000
+) -> None:
+    """Give each new letter its Message-ID and, if it carries a discount, its own coupon."""
+    rows = conn.execute(
+        select(letters.c.id, letters.c.discount_percent)
+        .where(_queued_now(now), letters.c.message_id.is_(None))
+        .order_by(letters.c.id)
+    ).all()
+    stmt = (
+        update(letters)
+        .where(letters.c.id == bindparam("letter_id"))
+        .values(
+            message_id=bindparam("mid"),
+            coupon_code=bindparam("code"),
+            coupon_expires_at=bindparam("expires", type_=letters.c.coupon_expires_at.type),
+        )
+    )
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        for _attempt in range(5):
+            params = [
+                {
+                    "letter_id": row.id,
+                    "mid": f"<{secrets.token_hex(10)}.{row.id}@{domain}>",
+                    "code": new_coupon_code(prefix) if row.discount_percent > 0 else None,
+                    "expires": now + expiry if row.discount_percent > 0 else None,
+                }
+                for row in part
+            ]
+            try:
+                with conn.begin_nested():
+                    conn.execute(stmt, params)
+                break
+            except IntegrityError:
+                continue  # a random code collided with an existing one: draw again
+        else:
+            raise RuntimeError("could not draw unique coupon codes after 5 attempts")
