@@ -60,7 +60,7 @@ class PlannedCustomer:
 def class_cutoffs(conn: Connection, a_share: float, b_share: float) -> ClassCutoffs:
     """A/B cutoffs from the spread of values among buyers, read straight off an index."""
     buyers = conn.execute(
-        select(func.count()).select_from(customers).where(customers.c.orders_count > 0)
+        select(func.count()).select_from(customers).where(customers.c.annual_value_cents > 0)
     ).scalar_one()
     if buyers == 0:
         return ClassCutoffs(a_min=1, b_min=1)
@@ -69,7 +69,7 @@ def class_cutoffs(conn: Connection, a_share: float, b_share: float) -> ClassCuto
     def value_at(position: int) -> int:
         query = (
             select(customers.c.annual_value_cents)
-            .where(customers.c.orders_count > 0)
+            .where(customers.c.annual_value_cents > 0)
             .order_by(customers.c.annual_value_cents.desc())
             .offset(position)
             .limit(1)

@@ -1,0 +1,171 @@
+"""The outbox: claim due letters with a lease, then record what became of each.
+
+A claim is a conditional UPDATE inside a write transaction (on PostgreSQL the
+candidate rows are locked with SKIP LOCKED, on SQLite the write lock is taken
+up front), so two senders never hold the same letter, and a letter whose
+sender died is claimed again once its lease has run out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
+
+from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
+from reactivator.core.records import decode_tags
+from reactivator.db.tables import customers, enrollments, letters
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedLetter:
+    """Everything needed to build and send one letter: plain data, never rows."""
+
+    letter_id: int
+    message_id: str
+    step_key: str
+    step_index: int
+    kind: str
+    discount_percent: int
+    coupon_code: str | None
+    coupon_expires_at: datetime | None
+    customer_id: int
+    customer_external_id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    locale: str | None
+    timezone: str | None
+    account_manager: str | None
+    tags: frozenset[str]
+    subscription: Subscription
+    enrollment_status: EnrollmentStatus
+    letter_status: LetterStatus
+
+
+def _due(now: datetime) -> list[ColumnElement[bool]]:
+    return [
+        letters.c.status == LetterStatus.QUEUED.value,
+        letters.c.send_after <= now,
+        or_(letters.c.lease_until.is_(None), letters.c.lease_until < now),
+    ]
+
+
+def claim(conn: Connection, now: datetime, limit: int, lease: timedelta, worker: str) -> list[int]:
+    """Take up to `limit` due letters for `worker` until `now + lease`."""
+    query = select(letters.c.id).where(*_due(now)).order_by(letters.c.send_after, letters.c.id).limit(limit)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(conn.execute(query).scalars())
+    if not ids:
+        return []
+    conn.execute(
+        update(letters)
+        .where(letters.c.id.in_(ids), *_due(now))
+        .values(lease_until=now + lease, leased_by=worker, attempts=letters.c.attempts + 1)
+    )
+    return ids
+
+
+def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
+    """The claimed letters with their customer and enrollment, as plain data."""
+    query = (
+        select(
+            letters.c.id,
+            letters.c.message_id,
+            letters.c.step_key,
+            letters.c.step_index,
+            letters.c.kind,
+            letters.c.discount_percent,
+            letters.c.coupon_code,
+            letters.c.coupon_expires_at,
+            letters.c.status.label("letter_status"),
+            customers.c.id.label("customer_id"),
+            customers.c.external_id,
+            customers.c.email,
+            customers.c.first_name,
+            customers.c.last_name,
+            customers.c.locale,
+            customers.c.timezone,
+            customers.c.account_manager,
+            customers.c.tags,
+            customers.c.subscription,
+            enrollments.c.status.label("enrollment_status"),
+        )
+        .select_from(
+            letters.join(customers, customers.c.id == letters.c.customer_id).join(
+                enrollments, enrollments.c.id == letters.c.enrollment_id
+            )
+        )
+        .where(letters.c.id.in_(letter_ids))
+        .order_by(letters.c.id)
+    )
+    return [
+        ClaimedLetter(
+            letter_id=r.id,
+            message_id=r.message_id,
+            step_key=r.step_key,
+            step_index=r.step_index,
+            kind=r.kind,
+            discount_percent=r.discount_percent,
+            coupon_code=r.coupon_code,
+            coupon_expires_at=r.coupon_expires_at,
+            customer_id=r.customer_id,
+            customer_external_id=r.external_id,
+            email=r.email,
+            first_name=r.first_name,
+            last_name=r.last_name,
+            locale=r.locale,
+            timezone=r.timezone,
+            account_manager=r.account_manager,
+            tags=decode_tags(r.tags),
+            subscription=Subscription(r.subscription),
+            enrollment_status=EnrollmentStatus(r.enrollment_status),
+            letter_status=LetterStatus(r.letter_status),
+        )
+        for r in conn.execute(query)
+    ]
+
+
+def _leased(letter_id: int, worker: str) -> ColumnElement[bool]:
+    return and_(
+        letters.c.id == letter_id,
+        letters.c.status == LetterStatus.QUEUED.value,
+        letters.c.leased_by == worker,
+    )
+
+
+def mark_sent(conn: Connection, letter_id: int, worker: str, now: datetime) -> bool:
+    """Record a hand-over; False if the lease was lost meanwhile."""
+    done = conn.execute(
+        update(letters)
+        .where(_leased(letter_id, worker))
+        .values(status=LetterStatus.SENT.value, sent_at=now, lease_until=None, last_error=None)
+    ).rowcount
+    return bool(done)
+
+
+def mark_cancelled(conn: Connection, letter_id: int, worker: str, reason: str) -> None:
+    conn.execute(
+        update(letters)
+        .where(_leased(letter_id, worker))
+        .values(status=LetterStatus.CANCELLED.value, ended_reason=reason, lease_until=None)
+    )
+
+
+def mark_failed(conn: Connection, letter_id: int, worker: str, reason: str) -> None:
+    conn.execute(
+        update(letters)
+        .where(_leased(letter_id, worker))
+        .values(status=LetterStatus.FAILED.value, ended_reason=reason, last_error=reason, lease_until=None)
+    )
+
+
+def defer(conn: Connection, letter_id: int, worker: str, until: datetime, reason: str) -> None:
+    """Give the letter back to the queue, to be tried again from `until`."""
+    conn.execute(
+        update(letters)
+        .where(_leased(letter_id, worker))
+        .values(send_after=until, lease_until=None, leased_by=None, last_error=reason)
+    )

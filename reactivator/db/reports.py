@@ -1,0 +1,144 @@
+"""Read-side queries: the dormant segments and what the campaign earned."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, case, func, literal, select
+
+from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
+from reactivator.core.value import ClassCutoffs
+from reactivator.db.tables import customers, enrollments, letters, orders
+
+
+@dataclass(frozen=True, slots=True)
+class TierRow:
+    tier_index: int
+    customers: int
+    reachable: int
+    annual_value_cents: int
+    class_a: int
+    class_b: int
+
+
+def dormant_tiers(conn: Connection, cutoffs: tuple[datetime, ...], classes: ClassCutoffs) -> list[TierRow]:
+    """Customers per tier (tier i: dormant since cutoffs[i], before the next), one index scan."""
+    lp = customers.c.last_purchase_at
+    value = customers.c.annual_value_cents
+    tier = case(*[(lp <= cutoffs[i], literal(i)) for i in reversed(range(len(cutoffs)))]).label("tier")
+    query = (
+        select(
+            tier,
+            func.count(),
+            func.sum(case((customers.c.subscription == Subscription.SUBSCRIBED.value, 1), else_=0)),
+            func.sum(value),
+            func.sum(case((value >= classes.a_min, 1), else_=0)),
+            func.sum(case((and_(value >= classes.b_min, value < classes.a_min), 1), else_=0)),
+        )
+        .where(lp <= cutoffs[0])
+        .group_by(tier)
+    )
+    found = {int(r[0]): r for r in conn.execute(query)}
+    rows = []
+    for i in range(len(cutoffs)):
+        r = found.get(i)
+        rows.append(TierRow(i, *(int(x or 0) for x in r[1:])) if r is not None else TierRow(i, 0, 0, 0, 0, 0))
+    return rows
+
+
+def returned_and_active(conn: Connection, first_cutoff: datetime) -> int:
+    """Customers who came back and have bought within the first tier: the fragile ones."""
+    query = select(func.count()).where(
+        customers.c.returned_at.is_not(None), customers.c.last_purchase_at > first_cutoff
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+@dataclass
+class StepFigures:
+    step_key: str
+    queued: int = 0
+    sent: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    returned: int = 0
+    return_revenue_cents: int = 0
+    revenue_since_return_cents: int = 0
+    discount_cents: int = 0
+
+
+@dataclass
+class CampaignFigures:
+    steps: dict[str, StepFigures] = field(default_factory=dict)
+    returned_without_letter: int = 0
+
+    def step(self, key: str) -> StepFigures:
+        return self.steps.setdefault(key, StepFigures(key))
+
+
+def campaign_figures(conn: Connection, campaign: str) -> tuple[CampaignFigures, list[tuple[str, int, int]]]:
+    """Per-step counts and money; also (step, paid, discount %) of each coupon order."""
+    figures = CampaignFigures()
+    per_status = (
+        select(letters.c.step_key, letters.c.status, func.count())
+        .where(letters.c.campaign == campaign)
+        .group_by(letters.c.step_key, letters.c.status)
+    )
+    for key, status, n in conn.execute(per_status):
+        fig = figures.step(key)
+        fig.queued += n
+        if status == LetterStatus.SENT.value:
+            fig.sent += n
+        elif status == LetterStatus.CANCELLED.value:
+            fig.cancelled += n
+        elif status in (LetterStatus.FAILED.value, LetterStatus.EXPIRED.value):
+            fig.failed += n
+
+    ro = orders.alias("return_order")
+    later = orders.alias("later")
+    returned_q = (
+        select(
+            enrollments.c.return_step,
+            func.count(func.distinct(enrollments.c.id)),
+            func.sum(later.c.amount_cents),
+        )
+        .select_from(
+            enrollments.join(ro, ro.c.id == enrollments.c.return_order_id).join(
+                later,
+                and_(later.c.customer_id == enrollments.c.customer_id, later.c.placed_at >= ro.c.placed_at),
+            )
+        )
+        .where(enrollments.c.campaign == campaign, enrollments.c.status == EnrollmentStatus.RETURNED.value)
+        .group_by(enrollments.c.return_step)
+    )
+    first_q = (
+        select(enrollments.c.return_step, func.sum(enrollments.c.return_amount_cents))
+        .where(enrollments.c.campaign == campaign, enrollments.c.status == EnrollmentStatus.RETURNED.value)
+        .group_by(enrollments.c.return_step)
+    )
+    firsts = {k: int(v or 0) for k, v in conn.execute(first_q)}
+    for key, n, since in conn.execute(returned_q):
+        if key is None:
+            figures.returned_without_letter += int(n)
+            continue
+        fig = figures.step(key)
+        fig.returned += int(n)
+        fig.revenue_since_return_cents += int(since or 0)
+        fig.return_revenue_cents += firsts.get(key, 0)
+
+    coupons = (
+        select(letters.c.step_key, orders.c.amount_cents, letters.c.discount_percent)
+        .select_from(orders.join(letters, letters.c.id == orders.c.letter_id))
+        .where(letters.c.campaign == campaign)
+    )
+    coupon_orders = [(k, int(a), int(p)) for k, a, p in conn.execute(coupons)]
+    return figures, coupon_orders
+
+
+def letter_counts_by_status(conn: Connection) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for status, n in conn.execute(select(letters.c.status, func.count()).group_by(letters.c.status)):
+        counts[status] = int(n)
+    return dict(counts)
