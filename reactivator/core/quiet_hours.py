@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
-from datetime import datetime, time
+from datetime import UTC, datetime, time, timedelta
 from functools import lru_cache
 
 from reactivator.core.model import QuietHours
@@ -42,3 +42,17 @@ def quiet_zones(now: datetime, window: QuietHours | None, zones: Iterable[str]) 
 def all_zone_names() -> frozenset[str]:
     """Every IANA zone name this machine knows (from tzdata)."""
     return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
+def quiet_ends_at(now: datetime, tz_name: str, window: QuietHours) -> datetime:
+    """When the quiet window that contains `now` ends, as an aware UTC instant."""
+
+    zone = _zone(tz_name)
+    local = now.astimezone(zone)
+    end = local.replace(hour=window.end.hour, minute=window.end.minute, second=0, microsecond=0)
+    if end <= local:
+        end = (local + timedelta(days=1)).replace(
+            hour=window.end.hour, minute=window.end.minute, second=0, microsecond=0
+        )
+    # Re-attach the zone so a DST change in between lands on the wall-clock time.
+    return end.replace(tzinfo=zone).astimezone(UTC)

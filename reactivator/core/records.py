@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
+
 
 @dataclass(frozen=True, slots=True)
 class CustomerRecord:
@@ -45,3 +47,29 @@ def encode_tags(tags: frozenset[str]) -> str:
 
 def decode_tags(stored: str) -> frozenset[str]:
     return frozenset(t for t in stored.split(";") if t)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedLetter:
+    """Everything needed to build and send one letter: plain data, never rows."""
+
+    letter_id: int
+    message_id: str
+    step_key: str
+    step_index: int
+    kind: str
+    discount_percent: int
+    coupon_code: str | None
+    coupon_expires_at: datetime | None
+    customer_id: int
+    customer_external_id: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    locale: str | None
+    timezone: str | None
+    account_manager: str | None
+    tags: frozenset[str]
+    subscription: Subscription
+    enrollment_status: EnrollmentStatus
+    letter_status: LetterStatus

@@ -230,3 +230,25 @@ def erase_customer(conn: Connection, customer_id: int, now: datetime) -> None:
         )
     )
     end_enrollments(conn, customer_id, now, EnrollmentStatus.CANCELLED, "personal data erased")
+
+
+def enrollment_history(conn: Connection, customer_id: int) -> list[dict[str, object]]:
+    """A customer's enrollments, oldest first, as plain data."""
+    rows = conn.execute(
+        select(enrollments)
+        .where(enrollments.c.customer_id == customer_id)
+        .order_by(enrollments.c.enrolled_at)
+    )
+    return [
+        {
+            "kind": r.kind,
+            "status": r.status,
+            "enrolled_at": r.enrolled_at.isoformat(),
+            "next_step": r.next_step,
+            "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+            "end_reason": r.end_reason,
+            "return_step": r.return_step,
+            "return_amount_cents": r.return_amount_cents,
+        }
+        for r in rows
+    ]

@@ -19,7 +19,7 @@ from reactivator.core.model import EnrollmentKind, EnrollmentStatus, LadderState
 from reactivator.core.records import OrderRecord, Rejection
 from reactivator.core.returns import EnrollmentSnapshot, OrderEffect, order_effect
 from reactivator.core.value import annual_value_cents
-from reactivator.db.customers import _chunks
+from reactivator.db.customers import UpsertCounts, _chunks
 from reactivator.db.passes import insert_for
 from reactivator.db.tables import customers, enrollments, letters, orders
 
@@ -33,11 +33,7 @@ class ReturnedCustomer:
 
 
 @dataclass
-class OrderCounts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[Rejection] = field(default_factory=list)
+class OrderCounts(UpsertCounts):
     returned: list[ReturnedCustomer] = field(default_factory=list)
 
 

@@ -8,40 +8,13 @@ sender died is claimed again once its lease has run out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
-from reactivator.core.records import decode_tags
+from reactivator.core.records import ClaimedLetter, decode_tags
 from reactivator.db.tables import customers, enrollments, letters
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimedLetter:
-    """Everything needed to build and send one letter: plain data, never rows."""
-
-    letter_id: int
-    message_id: str
-    step_key: str
-    step_index: int
-    kind: str
-    discount_percent: int
-    coupon_code: str | None
-    coupon_expires_at: datetime | None
-    customer_id: int
-    customer_external_id: str
-    email: str | None
-    first_name: str | None
-    last_name: str | None
-    locale: str | None
-    timezone: str | None
-    account_manager: str | None
-    tags: frozenset[str]
-    subscription: Subscription
-    enrollment_status: EnrollmentStatus
-    letter_status: LetterStatus
 
 
 def _due(now: datetime) -> list[ColumnElement[bool]]:

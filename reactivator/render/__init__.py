@@ -1,0 +1,1 @@
+"""Turning a claimed letter into a finished email message."""

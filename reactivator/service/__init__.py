@@ -1,0 +1,1 @@
+"""Use cases: import, plan and run a pass, send, report. The CLI and daemon call these."""

@@ -1,0 +1,104 @@
+"""Single-customer use cases: record a purchase, unsubscribe, erase, look one up."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reactivator.core.coupons import normalise_coupon
+from reactivator.core.model import Subscription
+from reactivator.core.records import OrderRecord
+from reactivator.db import customers as repo
+from reactivator.db.orders import ReturnedCustomer
+from reactivator.errors import InputError, UnknownCustomerError
+from reactivator.service.app import App
+from reactivator.service.importing import record_purchase
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    order_id: str
+    stored: bool
+    returned: ReturnedCustomer | None
+
+
+def purchase(
+    app: App,
+    customer_ref: str,
+    amount_cents: int,
+    placed_at: datetime,
+    now: datetime,
+    coupon: str | None = None,
+    order_id: str | None = None,
+    currency: str | None = None,
+) -> PurchaseResult:
+    """Record one order (the import's code path); a returning customer is marked at once."""
+    with app.db.read() as conn:
+        customer = repo.find_customer(conn, customer_ref)
+    if customer is None:
+        raise UnknownCustomerError(customer_ref)
+    record = OrderRecord(
+        external_id=order_id or f"manual-{uuid.uuid4().hex[:16]}",
+        customer_external_id=customer.external_id,
+        placed_at=placed_at,
+        amount_cents=amount_cents,
+        currency=currency or app.settings.shop.currency,
+        coupon_code=normalise_coupon(coupon) if coupon else None,
+    )
+    stored, returned, reason = record_purchase(app, record, now)
+    if reason is not None:
+        raise InputError(reason)
+    return PurchaseResult(record.external_id, stored, returned[0] if returned else None)
+
+
+def unsubscribe(app: App, ref: str, now: datetime) -> bool:
+    """Opt a customer out and end every enrollment at once; False if already out."""
+    with app.db.write() as conn:
+        customer = repo.find_customer(conn, ref)
+        if customer is None:
+            raise UnknownCustomerError(ref)
+        return repo.set_subscription(conn, customer.id, Subscription.UNSUBSCRIBED, now, "unsubscribed")
+
+
+def erase(app: App, ref: str, now: datetime) -> None:
+    """Forget a person's personal data (right to erasure); anonymous orders stay for reports."""
+    with app.db.write() as conn:
+        customer = repo.find_customer(conn, ref)
+        if customer is None:
+            raise UnknownCustomerError(ref)
+        repo.erase_customer(conn, customer.id, now)
+
+
+@dataclass(frozen=True)
+class CustomerView:
+    customer: repo.CustomerSummary
+    status: str
+    enrollments: list[dict[str, object]]
+
+
+def status_label(c: repo.CustomerSummary, running: bool, now: datetime, first_tier_days: int) -> str:
+    """The status a marketer sees; `returned` is shown prominently because it is fragile."""
+    if c.subscription is not Subscription.SUBSCRIBED:
+        return c.subscription.value
+    if c.last_purchase_at is None:
+        return "never bought"
+    dormant = c.last_purchase_at <= now - timedelta(days=first_tier_days)
+    if c.returned_at is not None and not dormant:
+        return "returned"
+    if running:
+        return "in campaign"
+    if c.ladder_state == "apology" and dormant:
+        return "lost for good"
+    return "dormant" if dormant else "active"
+
+
+def show(app: App, ref: str, now: datetime) -> CustomerView:
+    with app.db.read() as conn:
+        customer = repo.find_customer(conn, ref)
+        if customer is None:
+            raise UnknownCustomerError(ref)
+        history = repo.enrollment_history(conn, customer.id)
+    running = any(h["status"] == "active" for h in history)
+    label = status_label(customer, running, now, app.settings.segments.tiers[0])
+    return CustomerView(customer, label, history)

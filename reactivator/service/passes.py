@@ -1,0 +1,92 @@
+"""One pass of the campaign: decide for every dormant customer, then queue and send.
+
+A dry run reads the same set-based plan a real pass writes from, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from reactivator.core.model import EnrollmentKind, Verdict
+from reactivator.core.plan import pass_parameters
+from reactivator.db.passes import PassWrites, run_pass
+from reactivator.db.planner import PlannedCustomer, PlanQuery, class_cutoffs, iter_trace
+from reactivator.service.app import App
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictCount:
+    verdict: Verdict
+    step_key: str | None
+    enters: bool
+    customers: int
+
+
+@dataclass
+class PassReport:
+    now: datetime
+    dry_run: bool
+    decisions: list[VerdictCount] = field(default_factory=list)
+    writes: PassWrites | None = None
+
+    def due(self) -> int:
+        return sum(d.customers for d in self.decisions if d.verdict is Verdict.SEND)
+
+
+def step_key(app: App, kind: EnrollmentKind | str | None, index: int | None) -> str | None:
+    if kind is None or index is None:
+        return None
+    kind = EnrollmentKind(kind)
+    if index >= app.policy.ladder_length(kind):
+        return None
+    return app.policy.step(kind, index).key
+
+
+def _plan(app: App, conn: Connection, now: datetime) -> PlanQuery:
+    value = app.settings.value
+    classes = class_cutoffs(conn, value.a_share, value.b_share)
+    return PlanQuery(app.policy, pass_parameters(app.policy, now, classes), app.campaign)
+
+
+def _decisions(app: App, conn: Connection, plan: PlanQuery) -> list[VerdictCount]:
+    counts = [
+        VerdictCount(Verdict(v), step_key(app, kind, index), bool(enters), int(n))
+        for v, kind, index, enters, n in conn.execute(plan.summary())
+    ]
+    return sorted(counts, key=lambda c: (c.verdict is not Verdict.SEND, c.verdict.value, c.step_key or ""))
+
+
+def plan_pass(app: App, now: datetime) -> PassReport:
+    """What a pass at `now` would do, counted by decision; changes nothing."""
+    with app.db.read() as conn:
+        plan = _plan(app, conn, now)
+        return PassReport(now=now, dry_run=True, decisions=_decisions(app, conn, plan))
+
+
+@contextmanager
+def trace(app: App, now: datetime, limit: int | None = None) -> Iterator[Iterator[PlannedCustomer]]:
+    """Stream the per-customer decisions of a pass at `now` (read-only)."""
+    with app.db.read() as conn:
+        yield iter_trace(conn, _plan(app, conn, now), limit)
+
+
+def enroll_and_queue(app: App, now: datetime) -> PassReport:
+    """A real pass: enroll who is due, queue their letters, advance enrollments (one transaction)."""
+    c = app.settings.campaign
+    with app.db.write() as conn:
+        plan = _plan(app, conn, now)
+        decisions = _decisions(app, conn, plan)
+        writes = run_pass(
+            conn,
+            plan,
+            app.policy,
+            coupon_expiry=timedelta(days=c.coupon_expiry_days),
+            coupon_prefix=c.coupon_prefix,
+            message_domain=app.settings.sender.from_email.rpartition("@")[2],
+        )
+    return PassReport(now=now, dry_run=False, decisions=decisions, writes=writes)

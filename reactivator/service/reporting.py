@@ -1,0 +1,116 @@
+"""Segments (who is dormant, and what they are worth) and the campaign's results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from reactivator.core.returns import discount_cost_cents, romi
+from reactivator.core.value import ClassCutoffs, lifetime_value_cents
+from reactivator.db.planner import class_cutoffs
+from reactivator.db.reports import StepFigures, campaign_figures, dormant_tiers, returned_and_active
+from reactivator.service.app import App
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    label: str
+    from_days: int
+    to_days: int | None
+    customers: int
+    reachable: int
+    class_a: int
+    class_b: int
+    class_c: int
+    money_at_stake_cents: int
+
+
+@dataclass(frozen=True)
+class SegmentReport:
+    now: datetime
+    currency: str
+    tiers: list[Tier]
+    returned_active: int
+    classes: ClassCutoffs
+    expected_years: float
+
+    @property
+    def total_at_stake_cents(self) -> int:
+        return sum(t.money_at_stake_cents for t in self.tiers)
+
+
+def segments(app: App, now: datetime) -> SegmentReport:
+    """Dormant customers per tier with the money at stake (the sum of their lifetime values)."""
+    days = app.settings.segments.tiers
+    years = app.settings.value.expected_years
+    cutoffs = tuple(now - timedelta(days=d) for d in days)
+    with app.db.read() as conn:
+        classes = class_cutoffs(conn, app.settings.value.a_share, app.settings.value.b_share)
+        rows = dormant_tiers(conn, cutoffs, classes)
+        back = returned_and_active(conn, cutoffs[0])
+    tiers = []
+    for row in rows:
+        upper = days[row.tier_index + 1] if row.tier_index + 1 < len(days) else None
+        label = f"{days[row.tier_index]}-{upper - 1} days" if upper else f"{days[row.tier_index]}+ days"
+        tiers.append(
+            Tier(
+                label=label,
+                from_days=days[row.tier_index],
+                to_days=upper,
+                customers=row.customers,
+                reachable=row.reachable,
+                class_a=row.class_a,
+                class_b=row.class_b,
+                class_c=row.customers - row.class_a - row.class_b,
+                money_at_stake_cents=lifetime_value_cents(row.annual_value_cents, years),
+            )
+        )
+    return SegmentReport(now, app.settings.shop.currency, tiers, back, classes, years)
+
+
+@dataclass
+class CampaignReport:
+    campaign: str
+    currency: str
+    steps: list[StepFigures]
+    returned_without_letter: int
+    letters_sent: int
+    returned: int
+    revenue_since_return_cents: int
+    return_revenue_cents: int
+    discount_cents: int
+    letter_cost_cents: int
+    cost_cents: int
+    romi: float | None
+    notes: list[str] = field(default_factory=list)
+
+
+def campaign_report(app: App) -> CampaignReport:
+    """Per step: queued, sent, returned, revenue, discounts; per campaign: cost and ROMI."""
+    with app.db.read() as conn:
+        figures, coupon_orders = campaign_figures(conn, app.campaign)
+    for key, paid, pct in coupon_orders:
+        figures.step(key).discount_cents += discount_cost_cents(paid, pct)
+    order = [s.key for s in app.settings.campaign.steps] + [app.settings.campaign.apology.key]
+    steps = [figures.steps.get(k, StepFigures(k)) for k in order]
+    steps += [f for k, f in figures.steps.items() if k not in order]  # steps since removed from config
+    sent = sum(s.sent for s in steps)
+    per_letter = round(app.settings.campaign.cost_per_letter * 100)
+    discounts = sum(s.discount_cents for s in steps)
+    cost = discounts + sent * per_letter
+    revenue = sum(s.revenue_since_return_cents for s in steps)
+    return CampaignReport(
+        campaign=app.campaign,
+        currency=app.settings.shop.currency,
+        steps=steps,
+        returned_without_letter=figures.returned_without_letter,
+        letters_sent=sent,
+        returned=sum(s.returned for s in steps),
+        revenue_since_return_cents=revenue,
+        return_revenue_cents=sum(s.return_revenue_cents for s in steps),
+        discount_cents=discounts,
+        letter_cost_cents=sent * per_letter,
+        cost_cents=cost,
+        romi=romi(revenue, cost),
+        notes=[] if cost else ["ROMI needs a cost: set campaign.cost_per_letter, or wait for coupon orders"],
+    )

@@ -1,0 +1,145 @@
+"""Turning one raw input row into a validated record, or a plain reason it cannot be."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from email_validator import EmailNotValidError, validate_email
+
+from reactivator.core.coupons import normalise_coupon
+from reactivator.core.records import CustomerRecord, OrderRecord
+
+_TRUE = {"1", "true", "yes", "y", "t"}
+_FALSE = {"", "0", "false", "no", "n", "f"}
+_LOCALES = {"en", "ru"}
+_MAX_CENTS = 10**13  # a hundred billion: anything larger is a unit mix-up
+
+
+class RowError(ValueError):
+    """The row is unusable; the message is the reason shown to the user."""
+
+
+def _text(row: Mapping[str, object], key: str, *, required: bool = False, limit: int = 200) -> str | None:
+    raw = row.get(key)
+    value = "" if raw is None else str(raw).strip()
+    if not value:
+        if required:
+            raise RowError(f"missing {key}")
+        return None
+    if len(value) > limit:
+        raise RowError(f"{key} is longer than {limit} characters")
+    if any(ch in value for ch in "\r\n\x00"):
+        raise RowError(f"{key} contains a line break or NUL character")
+    return value
+
+
+def _required(row: Mapping[str, object], key: str, limit: int) -> str:
+    value = _text(row, key, required=True, limit=limit)
+    assert value is not None  # _text raised otherwise
+    return value
+
+
+def parse_customer(row: Mapping[str, object]) -> CustomerRecord:
+    """A customer row: id and email required; the rest optional."""
+    external_id = _required(row, "id", 128)
+    address = _required(row, "email", 320)
+    try:
+        email = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise RowError(f"invalid email {address!r}: {exc}") from None
+    locale = _text(row, "locale", limit=16)
+    if locale is not None:
+        locale = locale.lower().replace("_", "-").split("-")[0]
+        if locale not in _LOCALES:
+            raise RowError(f"unsupported locale {locale!r}; use en or ru")
+    tz = _text(row, "timezone", limit=64)
+    if tz is not None:
+        try:
+            zoneinfo.ZoneInfo(tz)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise RowError(f"unknown time zone {tz!r}; use an IANA name like Europe/Moscow") from None
+    tags = frozenset(
+        t.strip().lower() for t in (_text(row, "tags", limit=1000) or "").split(";") if t.strip()
+    )
+    for tag in tags:
+        if not all(ch.isalnum() or ch in "_-" for ch in tag):
+            raise RowError(f"tag {tag!r} may only hold letters, digits, '_' and '-'")
+    return CustomerRecord(
+        external_id=external_id,
+        email=email,
+        email_key=email.lower(),
+        first_name=_text(row, "first_name"),
+        last_name=_text(row, "last_name"),
+        locale=locale,
+        timezone=tz,
+        account_manager=_text(row, "account_manager"),
+        tags=tags,
+        unsubscribed=_flag(row, "unsubscribed"),
+    )
+
+
+def _flag(row: Mapping[str, object], key: str) -> bool:
+    raw = row.get(key)
+    if isinstance(raw, bool):
+        return raw
+    value = "" if raw is None else str(raw).strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise RowError(f"{key} must be true or false, not {raw!r}")
+
+
+def parse_instant(raw: str, *, field: str = "placed_at") -> datetime:
+    """ISO 8601; a time without an offset is taken as UTC."""
+    try:
+        value = datetime.fromisoformat(
+            raw.strip().replace("Z", "+00:00") if raw.strip().endswith("Z") else raw.strip()
+        )
+    except ValueError:
+        raise RowError(
+            f"bad date in {field}: {raw!r} is not ISO 8601 (e.g. 2025-03-01T14:30:00+03:00)"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def parse_amount_cents(raw: object) -> int:
+    text = "" if raw is None else str(raw).strip()
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise RowError(f"amount {text!r} is not a number") from None
+    if not amount.is_finite():
+        raise RowError(f"amount {text!r} is not a number")
+    if amount < 0:
+        raise RowError(f"negative amount {text}")
+    cents = int((amount * 100).to_integral_value())
+    if cents >= _MAX_CENTS:
+        raise RowError(f"amount {text} is implausibly large")
+    return cents
+
+
+def parse_order(row: Mapping[str, object], default_currency: str) -> OrderRecord:
+    """An order row: id, customer_id, placed_at, amount required; currency, coupon_code optional."""
+    external_id = _required(row, "id", 128)
+    customer = _required(row, "customer_id", 128)
+    placed = _required(row, "placed_at", 64)
+    if row.get("amount") in (None, ""):
+        raise RowError("missing amount")
+    currency = (_text(row, "currency", limit=3) or default_currency).upper()
+    if not (len(currency) == 3 and currency.isalpha()):
+        raise RowError(f"currency {currency!r} is not a 3-letter ISO code")
+    coupon = _text(row, "coupon_code", limit=64)
+    return OrderRecord(
+        external_id=external_id,
+        customer_external_id=customer,
+        placed_at=parse_instant(placed),
+        amount_cents=parse_amount_cents(row.get("amount")),
+        currency=currency,
+        coupon_code=normalise_coupon(coupon) if coupon else None,
+    )

@@ -1,0 +1,96 @@
+"""Hand queued letters to a mailer: claim, check again, build, send, record."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
+from reactivator.core.ports import Mailer
+from reactivator.core.quiet_hours import in_quiet_hours, quiet_ends_at
+from reactivator.core.records import ClaimedLetter
+from reactivator.db import outbox
+from reactivator.errors import DeliveryError
+from reactivator.render.letter import build_message
+from reactivator.service.app import App
+
+RETRY_AFTER = timedelta(minutes=10)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _still_wanted(letter: ClaimedLetter) -> str | None:
+    """Why a claimed letter must not go out after all (checked right before sending)."""
+    if letter.letter_status is not LetterStatus.QUEUED:
+        return f"letter is {letter.letter_status.value}"
+    if letter.subscription is not Subscription.SUBSCRIBED:
+        return f"customer {letter.subscription.value}"
+    if letter.enrollment_status not in (EnrollmentStatus.ACTIVE, EnrollmentStatus.EXHAUSTED):
+        return f"enrollment {letter.enrollment_status.value}"
+    if not letter.email:
+        return "no email address"
+    return None
+
+
+async def send_due(app: App, mailer: Mailer, now: datetime, worker: str | None = None) -> SendReport:
+    """Send every letter due at `now`, batch by batch, until none is left to claim."""
+    worker = worker or worker_name()
+    report = SendReport()
+    sending = app.settings.sending
+    lease = timedelta(seconds=sending.lease_seconds)
+    while True:
+        with app.db.write() as conn:
+            ids = outbox.claim(conn, now, sending.batch_size, lease, worker)
+        if not ids:
+            return report
+        with app.db.read() as conn:
+            batch = outbox.load(conn, ids)
+        for letter in batch:
+            await _send_one(app, mailer, letter, now, worker, report)
+
+
+async def _send_one(
+    app: App, mailer: Mailer, letter: ClaimedLetter, now: datetime, worker: str, report: SendReport
+) -> None:
+    reason = _still_wanted(letter)
+    if reason is not None:
+        with app.db.write() as conn:
+            outbox.mark_cancelled(conn, letter.letter_id, worker, reason)
+        report.cancelled += 1
+        return
+    zone = letter.timezone or app.policy.default_timezone
+    window = app.policy.quiet_hours
+    if window is not None and in_quiet_hours(now, zone, window):
+        with app.db.write() as conn:
+            outbox.defer(conn, letter.letter_id, worker, quiet_ends_at(now, zone, window), "quiet hours")
+        report.deferred += 1
+        return
+    locale = app.locale_of(letter.locale)
+    message = build_message(letter, app.subject(letter.step_key, locale), app.sender, locale, now)
+    assert letter.email is not None
+    try:
+        await mailer.send(message, letter.email)
+    except DeliveryError as exc:
+        with app.db.write() as conn:
+            if exc.permanent:
+                outbox.mark_failed(conn, letter.letter_id, worker, str(exc))
+                report.failed += 1
+            else:
+                outbox.defer(conn, letter.letter_id, worker, now + RETRY_AFTER, str(exc))
+                report.deferred += 1
+        return
+    with app.db.write() as conn:
+        outbox.mark_sent(conn, letter.letter_id, worker, now)
+    report.sent += 1

@@ -1,0 +1,1 @@
+"""Mail transports: the in-memory twin here; the SMTP adapter beside it."""

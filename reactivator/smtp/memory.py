@@ -1,0 +1,29 @@
+"""An in-memory mailer: the send path's twin for dry runs, previews and fast tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from reactivator.errors import DeliveryError
+
+
+@dataclass
+class MemoryMailer:
+    """Keeps every letter it is handed; can be told to refuse chosen recipients."""
+
+    sent: list[tuple[str, EmailMessage]] = field(default_factory=list)
+    refuse: dict[str, DeliveryError] = field(default_factory=dict)
+    closed: bool = False
+
+    async def send(self, message: EmailMessage, recipient: str) -> None:
+        error = self.refuse.get(recipient)
+        if error is not None:
+            raise error
+        self.sent.append((recipient, message))
+
+    async def close(self) -> None:
+        self.closed = True
+
+    def recipients(self) -> list[str]:
+        return [r for r, _ in self.sent]
