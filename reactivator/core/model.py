@@ -72,6 +72,19 @@ class Verdict(StrEnum):
     QUIET_HOURS = "quiet_hours"
 
 
+# Verdicts about the customer's state or history, not about a particular step.
+STEPLESS_VERDICTS = frozenset(
+    {
+        Verdict.UNSUBSCRIBED,
+        Verdict.BOUNCED,
+        Verdict.ERASED,
+        Verdict.NEVER_BOUGHT,
+        Verdict.NOT_DORMANT,
+        Verdict.LADDER_EXHAUSTED,
+        Verdict.LOST_FOR_GOOD,
+    }
+)
+
 VERDICT_EXPLANATIONS: dict[Verdict, str] = {
     Verdict.SEND: "a letter is due",
     Verdict.UNSUBSCRIBED: "unsubscribed",

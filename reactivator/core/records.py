@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
+from reactivator.core.model import (
+    EnrollmentKind,
+    EnrollmentStatus,
+    LetterStatus,
+    Subscription,
+    ValueClass,
+    Verdict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,3 +80,18 @@ class ClaimedLetter:
     subscription: Subscription
     enrollment_status: EnrollmentStatus
     letter_status: LetterStatus
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedCustomer:
+    """One line of the decision trace."""
+
+    customer_id: int
+    external_id: str
+    last_purchase_at: datetime
+    value_class: ValueClass
+    annual_value_cents: int
+    verdict: Verdict
+    kind: EnrollmentKind | None
+    step_index: int | None
+    enters: bool

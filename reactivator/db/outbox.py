@@ -142,3 +142,14 @@ def defer(conn: Connection, letter_id: int, worker: str, until: datetime, reason
         .where(_leased(letter_id, worker))
         .values(send_after=until, lease_until=None, leased_by=None, last_error=reason)
     )
+
+
+def coupons_sent_between(conn: Connection, start: datetime, end: datetime) -> list[tuple[str, str]]:
+    """(customer external id, coupon code) of the letters sent from `start` to `end`."""
+    query = (
+        select(customers.c.external_id, letters.c.coupon_code)
+        .select_from(letters.join(customers, customers.c.id == letters.c.customer_id))
+        .where(letters.c.sent_at.between(start, end), letters.c.coupon_code.is_not(None))
+        .order_by(letters.c.id)
+    )
+    return [(r.external_id, r.coupon_code) for r in conn.execute(query)]

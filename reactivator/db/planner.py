@@ -8,8 +8,6 @@ feeds the very same query into INSERT ... SELECT, so the dry run cannot lie.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -38,23 +36,9 @@ from reactivator.core.model import (
     Verdict,
 )
 from reactivator.core.plan import PassParameters
+from reactivator.core.records import PlannedCustomer
 from reactivator.core.value import ClassCutoffs, rank_positions
 from reactivator.db.tables import customers, enrollments, letters
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedCustomer:
-    """One line of the decision trace."""
-
-    customer_id: int
-    external_id: str
-    last_purchase_at: datetime
-    value_class: ValueClass
-    annual_value_cents: int
-    verdict: Verdict
-    kind: EnrollmentKind | None
-    step_index: int | None
-    enters: bool
 
 
 def class_cutoffs(conn: Connection, a_share: float, b_share: float) -> ClassCutoffs:

@@ -5,6 +5,7 @@ A dry run reads the same set-based plan a real pass writes from, and changes not
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -12,10 +13,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from reactivator.core.model import EnrollmentKind, Verdict
+from reactivator.core.model import STEPLESS_VERDICTS, EnrollmentKind, Verdict
 from reactivator.core.plan import pass_parameters
+from reactivator.core.records import PlannedCustomer
 from reactivator.db.passes import PassWrites, run_pass
-from reactivator.db.planner import PlannedCustomer, PlanQuery, class_cutoffs, iter_trace
+from reactivator.db.planner import PlanQuery, class_cutoffs, iter_trace
 from reactivator.service.app import App
 
 
@@ -38,8 +40,11 @@ class PassReport:
         return sum(d.customers for d in self.decisions if d.verdict is Verdict.SEND)
 
 
-def step_key(app: App, kind: EnrollmentKind | str | None, index: int | None) -> str | None:
-    if kind is None or index is None:
+def step_key(
+    app: App, kind: EnrollmentKind | str | None, index: int | None, verdict: Verdict | None = None
+) -> str | None:
+    """The key of the step a decision concerns; none for verdicts about the customer as a whole."""
+    if kind is None or index is None or verdict in STEPLESS_VERDICTS:
         return None
     kind = EnrollmentKind(kind)
     if index >= app.policy.ladder_length(kind):
@@ -54,10 +59,12 @@ def _plan(app: App, conn: Connection, now: datetime) -> PlanQuery:
 
 
 def _decisions(app: App, conn: Connection, plan: PlanQuery) -> list[VerdictCount]:
-    counts = [
-        VerdictCount(Verdict(v), step_key(app, kind, index), bool(enters), int(n))
-        for v, kind, index, enters, n in conn.execute(plan.summary())
-    ]
+    merged: dict[tuple[Verdict, str | None, bool], int] = defaultdict(int)
+    for v, kind, index, enters, n in conn.execute(plan.summary()):
+        verdict = Verdict(v)
+        key = step_key(app, kind, index, verdict)
+        merged[(verdict, key, bool(enters) and key is not None)] += int(n)
+    counts = [VerdictCount(v, key, enters, n) for (v, key, enters), n in merged.items()]
     return sorted(counts, key=lambda c: (c.verdict is not Verdict.SEND, c.verdict.value, c.step_key or ""))
 
 

@@ -85,7 +85,7 @@ def in_ladder(now: datetime, days: float, next_step: int, kind: EnrollmentKind =
     )
 
 
-# --- entry: a newcomer enters at the step of their tier -------------------------------------------------
+# --- entry: a newcomer enters at the step of their tier ---
 
 
 def test_customer_dormant_89_days_is_not_dormant() -> None:
@@ -149,7 +149,7 @@ def test_entry_follows_the_policys_own_steps() -> None:
     assert decide(customer(NOON, 29), policy, NOON).verdict is Verdict.NOT_DORMANT
 
 
-# --- an active enrollment: wait for the next step's day, then send ------------------------------------------
+# --- an active enrollment: wait for the next step's day, then send ---
 
 
 def test_active_enrollment_waits_until_the_next_steps_days() -> None:
@@ -172,9 +172,7 @@ def test_active_enrollment_sends_the_next_step_exactly_on_its_day() -> None:
 
 def test_active_enrollment_sends_the_last_step_at_360_days() -> None:
     assert decide(in_ladder(NOON, 359, next_step=2), make_policy(), NOON).verdict is Verdict.WAITING
-    assert decide(in_ladder(NOON, 360, next_step=2), make_policy(), NOON) == Decision(
-        Verdict.SEND, LADDER, 2
-    )
+    assert decide(in_ladder(NOON, 360, next_step=2), make_policy(), NOON) == Decision(Verdict.SEND, LADDER, 2)
 
 
 def test_active_enrollment_long_overdue_sends_its_next_step_not_a_later_one() -> None:
@@ -193,7 +191,7 @@ def test_active_apology_enrollment_is_sent_even_though_ladder_state_is_apology()
     assert decision == Decision(Verdict.SEND, APOLOGY, 0, enters=False)
 
 
-# --- lost twice is lost for good ---------------------------------------------------------------------------
+# --- lost twice is lost for good ---
 
 
 def test_customer_who_returned_after_the_ladder_and_lapsed_again_gets_the_apology() -> None:
@@ -202,7 +200,9 @@ def test_customer_who_returned_after_the_ladder_and_lapsed_again_gets_the_apolog
 
 
 def test_lost_twice_customer_gets_the_apology_exactly_at_the_apology_days() -> None:
-    assert decide(lost_twice(NOON, 90), make_policy(), NOON) == Decision(Verdict.SEND, APOLOGY, 0, enters=True)
+    assert decide(lost_twice(NOON, 90), make_policy(), NOON) == Decision(
+        Verdict.SEND, APOLOGY, 0, enters=True
+    )
 
 
 def test_lost_twice_customer_before_the_apology_days_is_not_dormant() -> None:
@@ -242,7 +242,7 @@ def test_apology_state_without_active_enrollment_is_lost_for_good(days: int) -> 
     assert decide(facts, make_policy(), NOON) == Decision(Verdict.LOST_FOR_GOOD)
 
 
-# --- reachability and history -------------------------------------------------------------------------------
+# --- reachability and history ---
 
 
 @pytest.mark.parametrize(
@@ -279,7 +279,7 @@ def test_never_bought_wins_over_value_rules() -> None:
     assert decide(facts, make_policy(), NOON).verdict is Verdict.NEVER_BOUGHT
 
 
-# --- value rules ----------------------------------------------------------------------------------------------
+# --- value rules ---
 
 
 def test_bad_payer_is_excluded_by_default_and_keeps_the_step_in_question() -> None:
@@ -329,7 +329,9 @@ def test_customer_below_min_revenue_is_not_sent_and_exactly_min_revenue_is() -> 
 
 def test_customer_of_an_excluded_class_is_not_sent() -> None:
     policy = make_policy(rules=ValueRules(include_classes=frozenset({ValueClass.A, ValueClass.B})))
-    assert decide(customer(NOON, 120, value_class=ValueClass.C), policy, NOON).verdict is Verdict.EXCLUDED_CLASS
+    assert (
+        decide(customer(NOON, 120, value_class=ValueClass.C), policy, NOON).verdict is Verdict.EXCLUDED_CLASS
+    )
     assert decide(customer(NOON, 120, value_class=ValueClass.B), policy, NOON).verdict is Verdict.SEND
 
 
@@ -364,7 +366,7 @@ def test_value_reasons_come_in_order_tag_include_orders_revenue_class() -> None:
         assert decide(facts, policy, NOON).verdict is expected, change
 
 
-# --- pacing -------------------------------------------------------------------------------------------------
+# --- pacing ---
 
 
 def test_letter_13_days_after_the_previous_one_is_too_soon() -> None:
@@ -463,13 +465,19 @@ def test_quiet_hours_only_block_they_never_change_the_step(facts_at: Any) -> Non
     by_day = decide(facts_at(day), make_policy(), day)
     assert at_night.verdict is Verdict.QUIET_HOURS
     assert by_day.verdict is Verdict.SEND
-    assert (at_night.kind, at_night.step_index, at_night.enters) == (by_day.kind, by_day.step_index, by_day.enters)
+    assert (at_night.kind, at_night.step_index, at_night.enters) == (
+        by_day.kind,
+        by_day.step_index,
+        by_day.enters,
+    )
 
 
-# --- order of reasons -----------------------------------------------------------------------------------------
+# --- order of reasons ---
 
 
-@pytest.mark.parametrize("subscription", [Subscription.UNSUBSCRIBED, Subscription.BOUNCED, Subscription.ERASED])
+@pytest.mark.parametrize(
+    "subscription", [Subscription.UNSUBSCRIBED, Subscription.BOUNCED, Subscription.ERASED]
+)
 def test_unreachable_wins_over_excluded_tag(subscription: Subscription) -> None:
     facts = customer(NOON, 200, subscription=subscription, tags=frozenset({"bad_payer"}))
     assert decide(facts, make_policy(), NOON).verdict is Verdict(subscription.value)
@@ -523,11 +531,13 @@ def test_pacing_reasons_come_in_order_gap_cap_quiet() -> None:
     assert decide(facts, make_policy(), night).verdict is Verdict.QUIET_HOURS
 
 
-# --- advance --------------------------------------------------------------------------------------------------
+# --- advance ---
 
 
 @pytest.mark.parametrize(("sent", "following", "done"), [(0, 1, False), (1, 2, False), (2, 3, True)])
-def test_advance_moves_one_step_and_marks_the_last_step_as_done(sent: int, following: int, done: bool) -> None:
+def test_advance_moves_one_step_and_marks_the_last_step_as_done(
+    sent: int, following: int, done: bool
+) -> None:
     assert advance(LADDER, sent, make_policy()) == (following, done)
 
 
@@ -549,24 +559,29 @@ def test_newcomer_entering_at_step_two_is_done_after_that_one_letter() -> None:
     assert advance(decision.kind, decision.step_index, policy)[1] is True
 
 
-# --- the pass parameters agree with the per-customer rules ------------------------------------------------
+# --- the pass parameters agree with the per-customer rules ---
 
 
-@given(offset_minutes=st.integers(min_value=0, max_value=600 * 24 * 60))
+@given(
+    offset_minutes=st.integers(min_value=0, max_value=600 * 24 * 60),
+    apology_days=st.sampled_from([30, 60, 90, 120, 200]),
+)
 @settings(database=None)
-def test_pass_cutoffs_agree_with_is_dormant_for(offset_minutes: int) -> None:
-    policy = make_policy()
+def test_pass_cutoffs_agree_with_the_per_customer_rules(offset_minutes: int, apology_days: int) -> None:
+    policy = no_pacing(apology=Step("sorry-again", apology_days, 0))
     last = NOON - timedelta(minutes=offset_minutes)
     params = pass_parameters(policy, NOON, ClassCutoffs(a_min=1, b_min=1))
     for step, cutoff in zip(policy.steps, params.step_cutoffs, strict=True):
         assert (last <= cutoff) == is_dormant_for(last, step, NOON)
     assert (last <= params.apology_cutoff) == is_dormant_for(last, policy.apology, NOON)
-    if last > params.earliest_cutoff:
-        assert decide(customer(NOON, None, last_purchase_at=last), policy, NOON).verdict is Verdict.NOT_DORMANT
-        assert decide(lost_twice(NOON, 0, last_purchase_at=last), policy, NOON).verdict is Verdict.NOT_DORMANT
+    # Nobody who bought after the earliest cutoff can be due; somebody who bought before it can.
+    newcomer = decide(customer(NOON, None, last_purchase_at=last), policy, NOON).verdict
+    returned_once = decide(lost_twice(NOON, 0, enrolled_days_ago=900, last_purchase_at=last), policy, NOON)
+    due = Verdict.SEND in (newcomer, returned_once.verdict)
+    assert due == (last <= params.earliest_cutoff)
 
 
-# --- properties over random facts ---------------------------------------------------------------------------
+# --- properties over random facts ---
 
 ZONES = [None, "UTC", "Europe/Moscow", "America/New_York", "Asia/Tokyo", "Asia/Kolkata"]
 
@@ -575,7 +590,9 @@ ZONES = [None, "UTC", "Europe/Moscow", "America/New_York", "Asia/Tokyo", "Asia/K
 def random_facts(draw: st.DrawFn, now: datetime) -> CustomerFacts:
     never_bought = draw(st.integers(0, 9)) == 0
     last = None if never_bought else now - timedelta(minutes=draw(st.integers(0, 2000 * 24 * 60)))
-    history = draw(st.sampled_from(["new", "ladder-active", "ladder-ended", "apology-active", "apology-ended"]))
+    history = draw(
+        st.sampled_from(["new", "ladder-active", "ladder-ended", "apology-active", "apology-ended"])
+    )
     state: LadderState | None = None
     enrolled_at: datetime | None = None
     active: ActiveEnrollment | None = None
@@ -590,7 +607,7 @@ def random_facts(draw: st.DrawFn, now: datetime) -> CustomerFacts:
             if history == "apology-active":
                 active = ActiveEnrollment(APOLOGY, 0)
     return CustomerFacts(
-        subscription=draw(st.sampled_from(Subscription)),
+        subscription=draw(st.just(Subscription.SUBSCRIBED) | st.sampled_from(Subscription)),
         last_purchase_at=last,
         orders_count=0 if last is None else draw(st.integers(1, 50)),
         revenue_cents=0 if last is None else draw(st.integers(0, 10**7)),
@@ -600,14 +617,17 @@ def random_facts(draw: st.DrawFn, now: datetime) -> CustomerFacts:
         ladder_state=state,
         ladder_enrolled_at=enrolled_at,
         active=active,
-        last_letter_at=draw(st.none() | st.integers(0, 60 * 24 * 60).map(lambda m: now - timedelta(minutes=m))),
+        last_letter_at=draw(
+            st.none() | st.integers(0, 60 * 24 * 60).map(lambda m: now - timedelta(minutes=m))
+        ),
         letters_in_window=draw(st.integers(0, 3)),
     )
 
 
+# Hypothesis takes naive bounds and attaches the zone given in `timezones`.
 moments = st.datetimes(
-    min_value=datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis bounds are naive; values get UTC below
-    max_value=datetime(2040, 1, 1),  # noqa: DTZ001
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2040, 1, 1),
     timezones=st.just(UTC),
 )
 
@@ -624,7 +644,9 @@ def test_decide_never_sends_to_a_non_subscribed_customer(data: st.DataObject, no
 
 @given(data=st.data(), now=moments, pacing=st.booleans())
 @settings(database=None, max_examples=300)
-def test_decide_never_sends_a_step_outside_the_ladder(data: st.DataObject, now: datetime, pacing: bool) -> None:
+def test_decide_never_sends_a_step_outside_the_ladder(
+    data: st.DataObject, now: datetime, pacing: bool
+) -> None:
     policy = make_policy() if pacing else no_pacing()
     decision = decide(data.draw(random_facts(now)), policy, now)
     if decision.verdict is Verdict.SEND:

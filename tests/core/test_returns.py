@@ -23,14 +23,16 @@ TICK = timedelta(microseconds=1)
 
 
 def snapshot(status: EnrollmentStatus, ended_at: datetime | None = None) -> EnrollmentSnapshot:
-    return EnrollmentSnapshot(status=status, enrolled_at=ENROLLED, dormant_since=DORMANT_SINCE, ended_at=ended_at)
+    return EnrollmentSnapshot(
+        status=status, enrolled_at=ENROLLED, dormant_since=DORMANT_SINCE, ended_at=ended_at
+    )
 
 
 ACTIVE = snapshot(EnrollmentStatus.ACTIVE)
 EXHAUSTED = snapshot(EnrollmentStatus.EXHAUSTED, ended_at=ENDED)
 
 
-# --- active enrollment ----------------------------------------------------------------------------------------
+# --- active enrollment ---
 
 
 def test_order_after_enrollment_of_an_active_customer_is_a_return() -> None:
@@ -63,7 +65,7 @@ def test_active_enrollment_ignores_the_attribution_window() -> None:
     assert order_effect(far_later, ACTIVE, timedelta(0)) is OrderEffect.RETURNED
 
 
-# --- exhausted enrollment: the last letter still works for a while --------------------------------------------
+# --- exhausted enrollment: the last letter still works for a while ---
 
 
 def test_order_after_an_exhausted_ladder_within_the_attribution_window_is_a_return() -> None:
@@ -106,7 +108,7 @@ def test_order_for_a_closed_enrollment_that_is_not_exhausted_has_no_effect(statu
     assert order_effect(ENROLLED + timedelta(days=1), closed, WINDOW) is OrderEffect.NONE
 
 
-# --- discount cost ---------------------------------------------------------------------------------------------
+# --- discount cost ---
 
 
 def test_paying_90_with_10_percent_discount_cost_us_10() -> None:
@@ -132,7 +134,7 @@ def test_discount_cost_is_rounded_to_whole_cents() -> None:
     assert cost == 18
 
 
-# --- ROMI ------------------------------------------------------------------------------------------------------
+# --- ROMI ---
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from reactivator.core.value import (
 FIRST = datetime(2022, 1, 1, tzinfo=UTC)
 
 
-# --- annual value ------------------------------------------------------------------------------------------------
+# --- annual value ---
 
 
 def test_single_order_counts_as_a_full_year() -> None:
@@ -65,7 +65,7 @@ def test_the_source_example_five_years_of_ten_books_at_500() -> None:
     assert lifetime_value_cents(annual, 5) == 25_000_00
 
 
-# --- classes ------------------------------------------------------------------------------------------------------
+# --- classes ---
 
 
 def classes_of(values_desc: list[int], a_share: float = 0.2, b_share: float = 0.3) -> list[ValueClass]:

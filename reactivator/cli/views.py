@@ -1,0 +1,192 @@
+"""How results look to people (rich tables) and to machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from reactivator.core.model import VERDICT_EXPLANATIONS, Verdict
+from reactivator.core.records import PlannedCustomer
+from reactivator.service.importing import ImportSummary
+from reactivator.service.passes import PassReport
+from reactivator.service.reporting import CampaignReport, SegmentReport
+from reactivator.service.sending import SendReport
+
+# Piped output has no terminal width to follow; a wide default keeps money columns whole.
+out = Console(width=None if sys.stdout.isatty() else 140)
+err = Console(stderr=True)
+
+
+def money(cents: int, currency: str) -> str:
+    return f"{cents / 100:,.2f} {currency}"
+
+
+def _amount(cents: int) -> str:
+    return f"{cents / 100:,.2f}"
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [_plain(v) for v in value]
+        return sorted(items) if isinstance(value, set | frozenset) else items
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout, nothing else, for machines."""
+    print(json.dumps(_plain(value), ensure_ascii=False, indent=2))
+
+
+def import_summary(s: ImportSummary) -> None:
+    out.print(
+        f"[bold]{s.kind.value}[/] from {s.path}: {s.rows:,} rows, [green]{s.inserted:,} new[/], "
+        f"{s.updated:,} updated, {s.unchanged:,} unchanged, "
+        + (f"[red]{s.rejected:,} rejected[/]" if s.rejected else "0 rejected")
+    )
+    for r in s.first_rejects:
+        out.print(f"  line {r.line}: {r.reason}", highlight=False)
+    if s.rejected > len(s.first_rejects):
+        out.print(f"  ... and {s.rejected - len(s.first_rejects):,} more")
+    if s.rejects_path:
+        out.print(f"Rejected rows with their reasons are in [bold]{s.rejects_path}[/]")
+    for back in s.returned:
+        out.print(
+            f"[bold green]returned[/]: customer {back.customer_external_id} (order {back.order_external_id})"
+        )
+
+
+def segments(report: SegmentReport) -> None:
+    table = Table(title=f"Dormant customers on {report.now:%Y-%m-%d}")
+    for col in ("tier", "customers", "reachable", "A", "B", "C", f"money at stake ({report.currency})"):
+        table.add_column(col, justify="left" if col == "tier" else "right")
+    for t in report.tiers:
+        table.add_row(
+            t.label,
+            f"{t.customers:,}",
+            f"{t.reachable:,}",
+            f"{t.class_a:,}",
+            f"{t.class_b:,}",
+            f"{t.class_c:,}",
+            f"{t.money_at_stake_cents / 100:,.2f}",
+        )
+    total = sum(t.customers for t in report.tiers)
+    table.add_row(
+        "[bold]all dormant[/]",
+        f"[bold]{total:,}[/]",
+        "",
+        "",
+        "",
+        "",
+        f"[bold]{report.total_at_stake_cents / 100:,.2f}[/]",
+    )
+    out.print(table)
+    out.print(
+        f"Money at stake = lifetime value (yearly revenue x {report.expected_years:g} expected years). "
+        f"Returned and active again: [bold green]{report.returned_active:,}[/]."
+    )
+
+
+def pass_report(report: PassReport, sent: SendReport | None) -> None:
+    title = "Dry run (nothing changed)" if report.dry_run else "Pass"
+    table = Table(title=f"{title} at {report.now:%Y-%m-%d %H:%M} UTC")
+    table.add_column("decision", no_wrap=True)
+    table.add_column("step", no_wrap=True)
+    table.add_column("customers", justify="right")
+    table.add_column("why")
+    for d in report.decisions:
+        style = "green" if d.verdict is Verdict.SEND else ""
+        decision = ("enroll + send" if d.enters else "send") if d.verdict is Verdict.SEND else "skip"
+        table.add_row(
+            f"[{style}]{decision}[/]" if style else decision,
+            d.step_key or "",
+            f"{d.customers:,}",
+            VERDICT_EXPLANATIONS[d.verdict],
+        )
+    out.print(table)
+    if report.writes is not None:
+        w = report.writes
+        out.print(f"Enrolled {w.enrolled:,} customers, queued {w.queued:,} letters.")
+    if sent is not None:
+        out.print(
+            f"Sent {sent.sent:,}, deferred {sent.deferred:,} (quiet hours or temporary errors), "
+            f"cancelled {sent.cancelled:,}, failed {sent.failed:,}."
+        )
+
+
+def trace_table(rows: list[tuple[PlannedCustomer, str | None]], total_shown_limit: int | None) -> None:
+    table = Table(title="Decision trace" + (f" (first {total_shown_limit})" if total_shown_limit else ""))
+    for col in ("customer", "last purchase", "class", "decision", "step", "why"):
+        table.add_column(col)
+    for r, step in rows:
+        table.add_row(
+            r.external_id,
+            f"{r.last_purchase_at:%Y-%m-%d}",
+            r.value_class.value,
+            r.verdict.value,
+            step or "",
+            VERDICT_EXPLANATIONS[r.verdict],
+        )
+    out.print(table)
+
+
+def campaign(report: CampaignReport) -> None:
+    c = report.currency
+    table = Table(title=f"Campaign {report.campaign!r} (money in {c})")
+    columns = (
+        "step",
+        "queued",
+        "sent",
+        "cancelled",
+        "failed",
+        "returned",
+        "1st order",
+        "since return",
+        "discounts",
+    )
+    for col in columns:
+        table.add_column(col, justify="left" if col == "step" else "right", no_wrap=col == "step")
+    for s in report.steps:
+        table.add_row(
+            s.step_key,
+            f"{s.queued:,}",
+            f"{s.sent:,}",
+            f"{s.cancelled:,}",
+            f"{s.failed:,}",
+            f"{s.returned:,}",
+            _amount(s.return_revenue_cents),
+            _amount(s.revenue_since_return_cents),
+            _amount(s.discount_cents),
+        )
+    out.print(table)
+    romi = "n/a" if report.romi is None else f"{report.romi:.2f}"
+    out.print(
+        f"Returned customers: [bold green]{report.returned:,}[/]"
+        + (
+            f" (+{report.returned_without_letter} before any letter went out)"
+            if report.returned_without_letter
+            else ""
+        )
+        + f"; revenue from them: {money(report.revenue_since_return_cents, c)}; "
+        f"cost: {money(report.cost_cents, c)} (discounts {money(report.discount_cents, c)}, "
+        f"letters {money(report.letter_cost_cents, c)}); [bold]ROMI {romi}[/]"
+    )
+    for note in report.notes:
+        out.print(f"[dim]{note}[/]")

@@ -1,0 +1,181 @@
+"""A deterministic demo shop and two campaign months played out on it.
+
+The shop (Faker with a fixed seed, English and Russian customers) has two
+years of purchases. The demo plays the campaign forward: a pass 120 days ago,
+purchases arriving in time order (some with the letters' coupons, so some
+customers return), a pass 60 days ago, and a pass now. That leaves every case
+in the database: returned customers, customers lost twice who get the one
+apology letter, the unsubscribed, bad payers, quiet hours and the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+from faker import Faker
+
+from reactivator.config import DatabaseSettings, load_settings
+from reactivator.core.records import CustomerRecord, OrderRecord
+from reactivator.db import outbox
+from reactivator.db.orders import write_orders
+from reactivator.service.app import App, app_from_settings
+from reactivator.service.importing import record_customers
+from reactivator.service.passes import PassReport, enroll_and_queue
+from reactivator.service.reporting import CampaignReport, SegmentReport, campaign_report, segments
+from reactivator.service.sending import SendReport, send_due
+from reactivator.smtp.memory import MemoryMailer
+
+SEED = 20_240_901
+CUSTOMERS = 600
+ZONES = {
+    "en": ("America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London", "Australia/Sydney"),
+    "ru": (
+        "Europe/Moscow",
+        "Europe/Kaliningrad",
+        "Asia/Yekaterinburg",
+        "Asia/Novosibirsk",
+        "Asia/Vladivostok",
+    ),
+}
+MANAGERS = ("Anna Petrova", "Mark Ellis", "Olga Smirnova", "Jane Cooper")
+PHASES_DAYS_AGO = (120, 60, 0)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    segments: SegmentReport
+    pass_report: PassReport
+    sent: SendReport
+    campaign: CampaignReport
+    letters_written: int
+
+
+def make_shop(now: datetime, seed: int = SEED) -> tuple[list[CustomerRecord], list[OrderRecord]]:
+    """The demo shop's customers and two years of orders, the same for the same seed and `now`."""
+    rng = random.Random(seed)
+    fakers = {"en": Faker("en_US"), "ru": Faker("ru_RU")}
+    for i, fake in enumerate(fakers.values()):
+        fake.seed_instance(seed + i)
+    people: list[CustomerRecord] = []
+    orders: list[OrderRecord] = []
+    for n in range(1, CUSTOMERS + 1):
+        locale = "ru" if n % 2 == 0 else "en"
+        fake = fakers[locale]
+        external_id = f"C{n:05d}"
+        tags = set()
+        roll = rng.random()
+        if roll < 0.06:
+            tags.add("vip")
+        elif roll < 0.11:
+            tags.add("bad_payer")
+        people.append(
+            CustomerRecord(
+                external_id=external_id,
+                email=f"{external_id.lower()}@{'example.com' if locale == 'en' else 'example.ru'}",
+                email_key=f"{external_id.lower()}@{'example.com' if locale == 'en' else 'example.ru'}",
+                first_name=fake.first_name() if rng.random() > 0.05 else None,
+                last_name=fake.last_name(),
+                locale=locale,
+                timezone=rng.choice(ZONES[locale]),
+                account_manager=rng.choice(MANAGERS),
+                tags=frozenset(tags),
+                unsubscribed=rng.random() < 0.03,
+            )
+        )
+        if rng.random() < 0.05:
+            continue  # signed up, never bought
+        orders.extend(_history(rng, external_id, now, "vip" in tags))
+    return people, orders
+
+
+def _history(rng: random.Random, customer: str, now: datetime, vip: bool) -> list[OrderRecord]:
+    count = rng.randint(3, 14) if vip else rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 8))
+    last_days_ago = rng.uniform(0, 730)
+    span = rng.uniform(0, 730 - last_days_ago)
+    result = []
+    for k in range(count):
+        days_ago = last_days_ago + (span * k / max(count - 1, 1))
+        placed = now - timedelta(days=days_ago, minutes=rng.randint(0, 600))
+        amount = rng.randint(1500, 30000) * (3 if vip else 1)
+        result.append(OrderRecord(f"{customer}-O{k + 1:02d}", customer, placed, amount, "USD"))
+    return result
+
+
+def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None = None) -> DemoResult:
+    """Build the demo database from scratch, play the campaign forward, and report."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    settings = load_settings(config, database=DatabaseSettings(url=f"sqlite:///{db_path}"))
+    app = app_from_settings(settings, require_schema=False)
+    app.db.upgrade()
+    people, history = make_shop(now)
+    start = now - timedelta(days=730)
+    record_customers(app, people, start)
+    rng = random.Random(SEED)
+    mailer = MemoryMailer()
+    pending = sorted(history, key=lambda o: o.placed_at)
+    report: PassReport | None = None
+    sent = SendReport()
+    for days_ago in PHASES_DAYS_AGO:
+        sent = SendReport()
+        # Three passes eight hours apart, so every time zone is awake for one of them.
+        for hours_before in (16, 8, 0):
+            at = now - timedelta(days=days_ago, hours=hours_before)
+            pending = _feed_orders(app, pending, at)
+            report = enroll_and_queue(app, at)
+            _add(sent, asyncio.run(send_due(app, mailer, at)))
+        if days_ago:
+            pending = sorted(pending + _coupon_returns(app, rng, at), key=lambda o: o.placed_at)
+            mailer.sent.clear()  # the letters written out are those of the pass now
+    assert report is not None
+    written = _write_letters(mailer.sent, outbox_dir)
+    return DemoResult(segments(app, now), report, sent, campaign_report(app), written)
+
+
+def _add(total: SendReport, more: SendReport) -> None:
+    total.sent += more.sent
+    total.cancelled += more.cancelled
+    total.failed += more.failed
+    total.deferred += more.deferred
+
+
+def _feed_orders(app: App, pending: list[OrderRecord], until: datetime) -> list[OrderRecord]:
+    """Record the orders placed before `until`, in time order; return the rest."""
+    due = [o for o in pending if o.placed_at < until]
+    with app.db.write() as conn:
+        for chunk_start in range(0, len(due), 500):
+            chunk = due[chunk_start : chunk_start + 500]
+            write_orders(conn, list(enumerate(chunk, start=1)), until, app.attribution)
+    return [o for o in pending if o.placed_at >= until]
+
+
+def _coupon_returns(app: App, rng: random.Random, at: datetime) -> list[OrderRecord]:
+    """Some people who just got a letter come back with its coupon within a few weeks."""
+    with app.db.read() as conn:
+        sent = outbox.coupons_sent_between(conn, at - timedelta(days=1), at)
+    orders = []
+    for customer, code in sent:
+        if rng.random() > 0.12:
+            continue
+        placed = at + timedelta(days=rng.uniform(2, 25))
+        amount = rng.randint(2000, 20000)
+        orders.append(
+            OrderRecord(f"{customer}-R{rng.randint(1000, 9999)}", customer, placed, amount, "USD", code)
+        )
+    return orders
+
+
+def _write_letters(sent: list[tuple[str, EmailMessage]], outbox: Path) -> int:
+    if outbox.exists():
+        shutil.rmtree(outbox)
+    outbox.mkdir(parents=True)
+    for n, (recipient, message) in enumerate(sent, start=1):
+        name = f"{n:04d}-{recipient.replace('@', '_at_')}.eml"
+        (outbox / name).write_bytes(bytes(message))
+    return len(sent)
