@@ -9,12 +9,13 @@ of customers who came back: returned means a new purchase.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from reactivator.core.coupons import normalise_coupon
 from reactivator.core.model import EnrollmentKind, EnrollmentStatus, LadderState, LetterStatus
 from reactivator.core.records import OrderRecord, Rejection
 from reactivator.core.returns import EnrollmentSnapshot, OrderEffect, order_effect
@@ -57,6 +58,8 @@ def write_orders(
 ) -> OrderCounts:
     """Store a batch of orders and everything that follows from them."""
     counts = OrderCounts()
+    # Codes are matched case-insensitively, whichever door the order came in by.
+    batch = [(line, _normalised(rec)) for line, rec in batch]
     known = _lock_customers(conn, list({rec.customer_external_id for _, rec in batch}))
     accepted: list[tuple[int, OrderRecord]] = []
     first_line: dict[str, int] = {}
@@ -114,6 +117,12 @@ def write_orders(
     changed_orders = [(rec, known[rec.customer_external_id].id) for _, rec in accepted]
     counts.returned = _settle_enrollments(conn, changed_orders, inserted, letter_of_order, now, attribution)
     return counts
+
+
+def _normalised(rec: OrderRecord) -> OrderRecord:
+    if rec.coupon_code is None or rec.coupon_code == normalise_coupon(rec.coupon_code):
+        return rec
+    return replace(rec, coupon_code=normalise_coupon(rec.coupon_code) or None)
 
 
 def _lock_customers(conn: Connection, external_ids: list[str]) -> dict[str, _Aggregate]:

@@ -101,7 +101,7 @@ def run_pass(
         )
         .on_conflict_do_nothing()
     )
-    enrolled = conn.execute(enroll).rowcount
+    enrolled = conn.execute(enroll.execution_options(preserve_rowcount=True)).rowcount
     _mark_ladder_history(conn, now)
 
     # The plan again, now that newcomers have their enrollment: every due letter.
@@ -143,7 +143,7 @@ def run_pass(
         )
         .on_conflict_do_nothing()
     )
-    queued = conn.execute(queue).rowcount
+    queued = conn.execute(queue.execution_options(preserve_rowcount=True)).rowcount
     _advance_enrollments(conn, policy, now)
     conn.execute(
         update(customers)
