@@ -162,9 +162,10 @@ class RejectsWriter:
                 self._csv = csv.writer(self._file)
         self.count += 1
         if self.is_csv:
-            if self.header is None:
-                self.header = list(fields)
+            if self.count == 1:
+                self.header = self.header if self.header is not None else list(fields)
                 self._csv.writerow(["line", "reason", *self.header])
+            assert self.header is not None
             self._csv.writerow([line, reason, *(fields.get(h, "") for h in self.header)])
         else:
             self._file.write(
