@@ -279,12 +279,25 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
 
 
 def _describe(err: Any) -> str:
-    key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-    section = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
-    env_name = "REACTIVATOR_" + "__".join(str(p).upper() for p in err["loc"] if not isinstance(p, int))
+    loc = [str(p) for p in err["loc"]]
+    key = ".".join(loc) or "(top level)"
     message = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         return f"{key}: unknown setting; check the spelling against config/reactivator.toml"
     value = err.get("input")
     shown = repr(value) if not isinstance(value, dict) else "(a table)"
-    return f"{key} = {shown}: {message} (set it in [{section.rsplit('.', 1)[0]}] or via {env_name})"
+    return f"{key} = {shown}: {message} ({_where_to_fix(err['loc'])})"
+
+
+def _where_to_fix(loc: tuple[Any, ...]) -> str:
+    """Where the user can set this key: the TOML section, and the environment variable that works."""
+    names: list[str] = []
+    for part in loc:
+        if isinstance(part, int):  # inside a list of tables: only the whole list can come from env
+            break
+        names.append(str(part))
+    section = ".".join(names[:-1]) if len(names) > 1 and len(names) == len(loc) else ".".join(names)
+    env = "REACTIVATOR_" + "__".join(n.upper() for n in names)
+    if len(names) < len(loc):
+        return f"fix it in [{section}] in the config file, or set {env} to the whole list as JSON"
+    return f"set it in [{section or names[0]}] or via {env}"

@@ -251,3 +251,19 @@ def test_segment_tiers_not_ascending_are_rejected(tmp_path: Path) -> None:
     message = problems_of(exc)
     assert "segments.tiers" in message
     assert "ascending" in message
+
+
+def test_bad_value_inside_a_step_names_the_step_and_the_value(tmp_path: Path) -> None:
+    path = write(tmp_path, STEP.format(key="first", days=0))
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path)
+    message = problems_of(exc)
+    assert "campaign.steps.0.from_days = 0" in message
+    assert "greater than 0" in message
+
+
+def test_bad_value_inside_a_step_does_not_suggest_an_unusable_environment_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, STEP.format(key="first", days=0))
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path)
+    assert "REACTIVATOR_CAMPAIGN__STEPS__FROM_DAYS" not in problems_of(exc)

@@ -74,10 +74,10 @@ def _guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except ConfigError as exc:
-        views.err.print(f"[red]error:[/] {exc}", highlight=False)
+        views.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except ReactivatorError as exc:
-        views.err.print(f"[red]error:[/] {exc}", highlight=False)
+        views.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 

@@ -60,4 +60,5 @@ def class_cutoffs(values_desc: Sequence[int], a_share: float, b_share: float) ->
     if not values_desc:
         return ClassCutoffs(a_min=1, b_min=1)
     a_last, b_last = rank_positions(len(values_desc), a_share, b_share)
-    return ClassCutoffs(a_min=values_desc[a_last], b_min=values_desc[b_last])
+    # A customer worth nothing is class C, however many share that rank.
+    return ClassCutoffs(a_min=max(values_desc[a_last], 1), b_min=max(values_desc[b_last], 1))

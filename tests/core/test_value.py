@@ -115,12 +115,6 @@ def test_empty_input_gives_cutoffs_that_put_no_value_in_class_a() -> None:
     assert cutoffs.classify(0) is ValueClass.C
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="class_cutoffs: when zero values reach the A/B rank position, a_min/b_min become 0 and "
-    "customers with no annual value at all are classed A/B (the empty-input sentinel a_min=1 shows "
-    "the intent that 0 is class C)",
-)
 def test_customer_with_no_annual_value_is_never_class_a_or_b() -> None:
     values = [90_000, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     assert classes_of(values)[1:] == [ValueClass.C] * 9

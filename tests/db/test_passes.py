@@ -26,7 +26,7 @@ def test_customer_first_seen_at_200_days_gets_step_two_only(app: App) -> None:
     dormant_customer(app, "c1", NOW, 200)
     run(app)
     sent = letters_of(app, "c1")
-    assert [(l["step_key"], l["status"]) for l in sent] == [("did-we-say-something-wrong", "sent")]
+    assert [(x["step_key"], x["status"]) for x in sent] == [("did-we-say-something-wrong", "sent")]
     assert sent[0]["discount_percent"] == 15
 
 
@@ -37,7 +37,8 @@ def test_customers_dormant_less_than_the_first_tier_and_never_buyers_get_nothing
     add_customer(app, "never", NOW - timedelta(days=400))
     mailer = run(app)
     assert mailer.sent == []
-    assert letters_of(app, "fresh") == [] and letters_of(app, "never") == []
+    assert letters_of(app, "fresh") == []
+    assert letters_of(app, "never") == []
 
 
 def test_running_the_same_pass_twice_queues_nothing_new(app: App) -> None:
@@ -45,10 +46,12 @@ def test_running_the_same_pass_twice_queues_nothing_new(app: App) -> None:
     dormant_customer(app, "c2", NOW, 400)
     first = enroll_and_queue(app, NOW)
     second = enroll_and_queue(app, NOW)
-    assert first.writes is not None and second.writes is not None
+    assert first.writes is not None
+    assert second.writes is not None
     assert (first.writes.enrolled, first.writes.queued) == (2, 2)
     assert (second.writes.enrolled, second.writes.queued) == (0, 0)
-    assert len(letters_of(app, "c1")) == 1 and len(letters_of(app, "c2")) == 1
+    assert len(letters_of(app, "c1")) == 1
+    assert len(letters_of(app, "c2")) == 1
 
 
 def test_ladder_climbs_step_by_step_and_is_exhausted_after_the_last(app: App) -> None:
@@ -58,7 +61,7 @@ def test_ladder_climbs_step_by_step_and_is_exhausted_after_the_last(app: App) ->
     run(app, NOW + timedelta(days=90))  # day 180: step two
     run(app, NOW + timedelta(days=270))  # day 360: step three
     run(app, NOW + timedelta(days=400))  # nothing more
-    keys = [l["step_key"] for l in letters_of(app, "c1")]
+    keys = [letter["step_key"] for letter in letters_of(app, "c1")]
     assert keys == ["we-miss-you", "did-we-say-something-wrong", "our-promise"]
     (enrollment,) = enrollments_of(app, "c1")
     assert enrollment["status"] == "exhausted"
@@ -68,11 +71,13 @@ def test_each_coupon_is_unique_and_expires_after_the_configured_days(app: App) -
     for n in range(20):
         dormant_customer(app, f"c{n}", NOW, 100 + n)
     run(app)
-    codes = [l["coupon_code"] for n in range(20) for l in letters_of(app, f"c{n}")]
-    assert len(codes) == 20 and len(set(codes)) == 20
+    codes = [x["coupon_code"] for n in range(20) for x in letters_of(app, f"c{n}")]
+    assert len(codes) == 20
+    assert len(set(codes)) == 20
     letter = letters_of(app, "c0")[0]
     assert letter["coupon_expires_at"] == NOW + timedelta(days=30)
-    assert str(letter["message_id"]).startswith("<") and str(letter["message_id"]).endswith("@shop.example.com>")
+    assert str(letter["message_id"]).startswith("<")
+    assert str(letter["message_id"]).endswith("@shop.example.com>")
 
 
 def test_purchase_after_enrollment_marks_returned_and_cancels_unsent_letters(app: App) -> None:
@@ -84,7 +89,7 @@ def test_purchase_after_enrollment_marks_returned_and_cancels_unsent_letters(app
     (enrollment,) = enrollments_of(app, "c1")
     assert enrollment["status"] == "returned"
     assert enrollment["return_amount_cents"] == 4200
-    assert [l["status"] for l in letters_of(app, "c1")] == ["cancelled"]
+    assert [letter["status"] for letter in letters_of(app, "c1")] == ["cancelled"]
     assert customer_row(app, "c1")["returned_at"] == NOW
 
 
@@ -107,10 +112,11 @@ def test_returned_customer_who_lapses_again_gets_only_the_apology_then_nothing(a
     run(app, later)
     run(app, later + timedelta(days=60))
     run(app, later + timedelta(days=400))
-    keys = [l["step_key"] for l in letters_of(app, "c1")]
+    keys = [letter["step_key"] for letter in letters_of(app, "c1")]
     assert keys == ["we-miss-you", "sorry-again"]
     apology = letters_of(app, "c1")[1]
-    assert apology["discount_percent"] == 0 and apology["coupon_code"] is None
+    assert apology["discount_percent"] == 0
+    assert apology["coupon_code"] is None
     report = plan_pass(app, later + timedelta(days=500))
     assert any(d.verdict is Verdict.LOST_FOR_GOOD for d in report.decisions)
 
@@ -120,7 +126,7 @@ def test_unsubscribe_ends_every_enrollment_at_once(app: App) -> None:
     enroll_and_queue(app, NOW - timedelta(hours=6))
     assert unsubscribe(app, "c1@example.com", NOW)
     assert [e["status"] for e in enrollments_of(app, "c1")] == ["unsubscribed"]
-    assert [l["status"] for l in letters_of(app, "c1")] == ["cancelled"]
+    assert [letter["status"] for letter in letters_of(app, "c1")] == ["cancelled"]
     mailer = run(app, NOW + timedelta(days=200))
     assert mailer.sent == []
 
@@ -128,7 +134,8 @@ def test_unsubscribe_ends_every_enrollment_at_once(app: App) -> None:
 def test_quiet_hours_hold_the_letter_until_morning_without_dropping_it(app: App) -> None:
     dormant_customer(app, "c1", NOW, 100, timezone="Asia/Tokyo")  # NOW is 21:00 in Tokyo
     mailer = run(app, NOW)
-    assert mailer.sent == [] and letters_of(app, "c1") == []
+    assert mailer.sent == []
+    assert letters_of(app, "c1") == []
     assert any(d.verdict is Verdict.QUIET_HOURS for d in plan_pass(app, NOW).decisions)
     mailer = run(app, NOW + timedelta(hours=12))  # 09:00 in Tokyo
     assert mailer.recipients() == ["c1@example.com"]
@@ -144,8 +151,9 @@ def test_min_gap_and_frequency_cap_space_the_letters(app: App) -> None:
     dormant_customer(app, "c1", NOW, 175)
     run(app)  # day 175: we-miss-you
     run(app, NOW + timedelta(days=5))  # day 180: step two is due, but only 5 days after the first
-    assert [l["step_key"] for l in letters_of(app, "c1")] == ["we-miss-you"]
+    assert [letter["step_key"] for letter in letters_of(app, "c1")] == ["we-miss-you"]
     verdicts = {d.verdict for d in plan_pass(app, NOW + timedelta(days=5)).decisions}
     assert verdicts == {Verdict.MIN_GAP}
     run(app, NOW + timedelta(days=14))
-    assert [l["step_key"] for l in letters_of(app, "c1")] == ["we-miss-you", "did-we-say-something-wrong"]
+    keys = [x["step_key"] for x in letters_of(app, "c1")]
+    assert keys == ["we-miss-you", "did-we-say-something-wrong"]

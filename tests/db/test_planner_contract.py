@@ -88,7 +88,9 @@ def _random_state(rng: random.Random, now: datetime, policy: Policy) -> dict[str
         if rng.random() < 0.5:
             state["active"] = ActiveEnrollment(EnrollmentKind.APOLOGY, 0)
     if state["ladder_state"] is not None and rng.random() < 0.7:
-        state["letter_times"] = sorted(now - timedelta(days=rng.uniform(0.5, 40)) for _ in range(rng.randint(1, 3)))
+        state["letter_times"] = sorted(
+            now - timedelta(days=rng.uniform(0.5, 40)) for _ in range(rng.randint(1, 3))
+        )
     return state
 
 
@@ -119,25 +121,43 @@ def _write(app: App, states: list[dict[str, object]], now: datetime) -> None:
             )
             past = conn.execute(
                 insert(enrollments).values(
-                    customer_id=n, campaign="winback", kind="ladder", status="exhausted",
-                    enrolled_at=now - timedelta(days=900), dormant_since=now - timedelta(days=999),
-                    entry_step=0, next_step=1,
+                    customer_id=n,
+                    campaign="winback",
+                    kind="ladder",
+                    status="exhausted",
+                    enrolled_at=now - timedelta(days=900),
+                    dormant_since=now - timedelta(days=999),
+                    entry_step=0,
+                    next_step=1,
                 )
             ).inserted_primary_key[0]
             for i, at in enumerate(s["letter_times"]):  # type: ignore[arg-type]
                 conn.execute(
                     insert(letters).values(
-                        enrollment_id=past, customer_id=n, campaign="winback", kind="ladder", step_index=i,
-                        step_key="x", discount_percent=0, status="sent", queued_at=at, send_after=at,
+                        enrollment_id=past,
+                        customer_id=n,
+                        campaign="winback",
+                        kind="ladder",
+                        step_index=i,
+                        step_key="x",
+                        discount_percent=0,
+                        status="sent",
+                        queued_at=at,
+                        send_after=at,
                     )
                 )
             active = s["active"]
             if active is not None:
                 conn.execute(
                     insert(enrollments).values(
-                        customer_id=n, campaign="winback", kind=active.kind.value, status="active",  # type: ignore[attr-defined]
-                        enrolled_at=s["ladder_enrolled_at"], dormant_since=s["last"],
-                        entry_step=0, next_step=active.next_step,  # type: ignore[attr-defined]
+                        customer_id=n,
+                        campaign="winback",
+                        kind=active.kind.value,
+                        status="active",  # type: ignore[attr-defined]
+                        enrolled_at=s["ladder_enrolled_at"],
+                        dormant_since=s["last"],
+                        entry_step=0,
+                        next_step=active.next_step,  # type: ignore[attr-defined]
                     )
                 )
 
@@ -184,7 +204,11 @@ def test_sql_plan_matches_the_pure_rules_for_every_customer(app: App, policy: Po
         assert row is not None, f"k{n} is dormant but missing from the plan"
         assert row.verdict is expected.verdict, (f"k{n}", s, expected)
         if expected.verdict not in STEPLESS_VERDICTS:
-            assert (row.kind, row.step_index, row.enters) == (expected.kind, expected.step_index, expected.enters)
+            assert (row.kind, row.step_index, row.enters) == (
+                expected.kind,
+                expected.step_index,
+                expected.enters,
+            )
         checked += 1
     assert checked > 100  # the comparison really covered most customers
     assert len(seen) >= 8, seen  # and many different reasons

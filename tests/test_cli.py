@@ -1,0 +1,143 @@
+"""The command line as a new user runs it: real processes, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+NOW = "2026-06-01T12:00:00+00:00"
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("REACTIVATOR_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "reactivator", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> dict[str, str]:
+    (tmp_path / "customers.csv").write_text(
+        "id,email,first_name,locale,timezone,tags\n"
+        "c1,ann@example.com,Ann,en,Europe/London,\n"
+        "c2,oleg@example.ru,Олег,ru,Europe/Moscow,vip\n"
+        "c3,bad@example.com,Bad,en,,bad_payer\n"
+        "c4,new@example.com,New,en,,\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "orders.csv").write_text(
+        "id,customer_id,placed_at,amount\n"
+        "o1,c1,2026-01-20T10:00:00Z,120.00\n"
+        "o2,c2,2025-05-01T10:00:00Z,300.00\n"
+        "o3,c3,2025-12-01T10:00:00Z,80.00\n"
+        "o4,c4,2026-05-20T10:00:00Z,40.00\n",
+        encoding="utf-8",
+    )
+    return {"REACTIVATOR_DATABASE__URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+
+
+def test_a_command_on_a_database_without_schema_says_to_run_db_upgrade(
+    tmp_path: Path, shop: dict[str, str]
+) -> None:
+    result = cli("segments", cwd=tmp_path, env=shop)
+    assert result.returncode == 1
+    assert "Run `reactivator db upgrade` first" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_fails_at_start_naming_key_value_and_fix(tmp_path: Path) -> None:
+    result = cli("segments", cwd=tmp_path, env={"REACTIVATOR_CAMPAIGN__MIN_GAP_DAYS": "soon"})
+    assert result.returncode == 2
+    assert "campaign.min_gap_days = 'soon'" in result.stderr
+    assert "REACTIVATOR_CAMPAIGN__MIN_GAP_DAYS" in result.stderr
+
+
+def test_a_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    result = cli("--config", "nope.toml", "segments", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "'nope.toml', which is not a file" in result.stderr
+
+
+def test_the_shipped_config_file_loads_with_its_documented_defaults() -> None:
+    from reactivator.config import Settings, load_settings
+
+    shipped = Path(__file__).resolve().parents[1] / "config" / "reactivator.toml"
+    assert load_settings(shipped) == Settings()
+
+
+def test_import_segment_dry_run_run_purchase_report(tmp_path: Path, shop: dict[str, str]) -> None:
+    assert cli("db", "upgrade", cwd=tmp_path, env=shop).returncode == 0
+    imported = cli("import", "customers", "customers.csv", "--json", cwd=tmp_path, env=shop)
+    assert json.loads(imported.stdout)["inserted"] == 4
+    orders = cli("import", "orders", "orders.csv", "--json", cwd=tmp_path, env=shop)
+    assert json.loads(orders.stdout)["inserted"] == 4
+
+    segments = json.loads(cli("segments", "--now", NOW, "--json", cwd=tmp_path, env=shop).stdout)
+    assert [t["customers"] for t in segments["tiers"]] == [1, 1, 1]  # c1 | c3 | c2
+
+    dry = cli("run", "--dry-run", "--json", "--now", NOW, cwd=tmp_path, env=shop)
+    decisions = {d["customer"]: (d["decision"], d["step"]) for d in map(json.loads, dry.stdout.splitlines())}
+    assert decisions == {
+        "c1": ("send", "we-miss-you"),
+        "c2": ("send", "our-promise"),
+        "c3": ("excluded_tag", "did-we-say-something-wrong"),
+    }
+    again = cli("run", "--dry-run", "--json", "--now", NOW, cwd=tmp_path, env=shop)
+    assert again.stdout == dry.stdout  # a dry run changed nothing
+
+    ran = cli("run", "--now", NOW, "--json", cwd=tmp_path, env=shop)
+    assert json.loads(ran.stdout)["sent"]["sent"] == 2
+
+    bought = cli(
+        "purchase", "c1", "--amount", "55.10", "--at", "2026-06-03T09:00:00Z", cwd=tmp_path, env=shop
+    )
+    assert "has returned" in bought.stdout
+    shown = json.loads(
+        cli("customer", "c1", "--now", "2026-06-04T00:00:00Z", "--json", cwd=tmp_path, env=shop).stdout
+    )
+    assert shown["status"] == "returned"
+
+    report = json.loads(cli("report", "--json", cwd=tmp_path, env=shop).stdout)
+    steps = {s["step_key"]: s for s in report["steps"]}
+    assert steps["we-miss-you"]["sent"] == 1
+    assert steps["we-miss-you"]["returned"] == 1
+    assert report["revenue_since_return_cents"] == 5510
+
+    unsub = cli("unsubscribe", "oleg@example.ru", cwd=tmp_path, env=shop)
+    assert unsub.returncode == 0
+    assert "unsubscribed" in unsub.stdout
+
+
+def test_unknown_customer_purchase_is_a_one_line_error(tmp_path: Path, shop: dict[str, str]) -> None:
+    cli("db", "upgrade", cwd=tmp_path, env=shop)
+    result = cli("purchase", "ghost", "--amount", "10", cwd=tmp_path, env=shop)
+    assert result.returncode == 1
+    assert "no customer 'ghost'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_builds_a_shop_runs_the_campaign_and_writes_the_letters(tmp_path: Path) -> None:
+    result = cli("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "ROMI" in result.stdout
+    assert "money at stake" in result.stdout
+    letters = sorted((tmp_path / "demo-outbox").glob("*.eml"))
+    assert letters, "the demo sent no letter"
+    message = message_from_bytes(letters[0].read_bytes(), policy=policy.default)
+    assert message["Message-ID"]
+    assert message["To"]
+    assert message["Subject"]
+    assert (tmp_path / "reactivator-demo.db").exists()
