@@ -55,15 +55,17 @@ async def send_due(app: App, mailer: Mailer, now: datetime, worker: str | None =
             ids = outbox.claim(conn, now, sending.batch_size, lease, worker)
         if not ids:
             return report
-        with app.db.read() as conn:
-            batch = outbox.load(conn, ids)
-        for letter in batch:
-            await _send_one(app, mailer, letter, now, worker, report)
+        for letter_id in ids:
+            await _send_one(app, mailer, letter_id, now, worker, report)
 
 
 async def _send_one(
-    app: App, mailer: Mailer, letter: ClaimedLetter, now: datetime, worker: str, report: SendReport
+    app: App, mailer: Mailer, letter_id: int, now: datetime, worker: str, report: SendReport
 ) -> None:
+    # Read the letter, its customer and enrollment afresh: a purchase or an
+    # unsubscribe may have landed while earlier letters of the batch went out.
+    with app.db.read() as conn:
+        (letter,) = outbox.load(conn, [letter_id])
     reason = _still_wanted(letter)
     if reason is not None:
         with app.db.write() as conn:

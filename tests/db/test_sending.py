@@ -1,0 +1,104 @@
+"""The send path on both backends: leases, last-moment checks, and what each failure does."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import timedelta
+from email.message import EmailMessage
+
+from reactivator.db import outbox
+from reactivator.errors import DeliveryError
+from reactivator.service.app import App
+from reactivator.service.customers import unsubscribe
+from reactivator.service.passes import enroll_and_queue
+from reactivator.service.sending import send_due
+from reactivator.smtp.memory import MemoryMailer
+from tests.conftest import NOW
+from tests.helpers import buy, dormant_customer, enrollments_of, letters_of
+
+
+@dataclass
+class MeddlingMailer(MemoryMailer):
+    """Lets something happen in the shop while a batch is being sent."""
+
+    after_first: list[object] = field(default_factory=list)
+
+    async def send(self, message: EmailMessage, recipient: str) -> None:
+        await super().send(message, recipient)
+        while self.after_first:
+            action = self.after_first.pop()
+            action()  # type: ignore[operator]
+
+
+def test_a_purchase_or_unsubscribe_during_a_batch_stops_the_letters_not_yet_handed_over(app: App) -> None:
+    dormant_customer(app, "a", NOW, 100)
+    dormant_customer(app, "b", NOW, 100)
+    dormant_customer(app, "c", NOW, 100)
+    enroll_and_queue(app, NOW)
+    mailer = MeddlingMailer(
+        after_first=[lambda: buy(app, "b", NOW + timedelta(minutes=1)), lambda: unsubscribe(app, "c", NOW)]
+    )
+    report = asyncio.run(send_due(app, mailer, NOW))
+    assert mailer.recipients() == ["a@example.com"]
+    assert (report.sent, report.cancelled) == (1, 2)
+    assert letters_of(app, "b")[0]["status"] == "cancelled"
+    assert enrollments_of(app, "b")[0]["status"] == "returned"
+
+
+def test_permanent_failure_fails_the_letter_and_a_temporary_one_retries_later(app: App) -> None:
+    dormant_customer(app, "hard", NOW, 100)
+    dormant_customer(app, "soft", NOW, 100)
+    enroll_and_queue(app, NOW)
+    mailer = MemoryMailer(
+        refuse={
+            "hard@example.com": DeliveryError("550 5.1.1 no such user", permanent=True, code=550),
+            "soft@example.com": DeliveryError("451 4.3.0 try later", permanent=False, code=451),
+        }
+    )
+    report = asyncio.run(send_due(app, mailer, NOW))
+    assert (report.sent, report.failed, report.deferred) == (0, 1, 1)
+    assert letters_of(app, "hard")[0]["status"] == "failed"
+    soft = letters_of(app, "soft")[0]
+    assert soft["status"] == "queued" and "451" in str(soft["last_error"])
+    mailer.refuse.clear()
+    assert asyncio.run(send_due(app, mailer, NOW)).sent == 0  # not before its retry time
+    assert asyncio.run(send_due(app, mailer, NOW + timedelta(hours=1))).sent == 1
+    assert letters_of(app, "soft")[0]["message_id"] == soft["message_id"]  # same Message-ID on retry
+
+
+def test_a_letter_claimed_by_a_sender_that_died_is_taken_over_after_its_lease(app: App) -> None:
+    dormant_customer(app, "a", NOW, 100)
+    enroll_and_queue(app, NOW)
+    with app.db.write() as conn:
+        assert len(outbox.claim(conn, NOW, 10, timedelta(minutes=5), "dead-worker")) == 1
+    mailer = MemoryMailer()
+    assert asyncio.run(send_due(app, mailer, NOW + timedelta(minutes=1), worker="w2")).sent == 0
+    assert asyncio.run(send_due(app, mailer, NOW + timedelta(minutes=6), worker="w2")).sent == 1
+    assert letters_of(app, "a")[0]["attempts"] == 2
+
+
+def test_two_senders_never_hold_the_same_letter(app: App) -> None:
+    for n in range(10):
+        dormant_customer(app, f"c{n}", NOW, 100)
+    enroll_and_queue(app, NOW)
+    with app.db.write() as conn:
+        first = outbox.claim(conn, NOW, 6, timedelta(minutes=5), "w1")
+    with app.db.write() as conn:
+        second = outbox.claim(conn, NOW, 6, timedelta(minutes=5), "w2")
+    assert len(first) == 6 and len(second) == 4
+    assert not set(first) & set(second)
+
+
+def test_the_letter_carries_the_steps_subject_coupon_and_a_safe_subject(app: App) -> None:
+    dormant_customer(app, "x", NOW, 100, first_name="Bob\r\nBcc: victim@example.com", locale="ru")
+    enroll_and_queue(app, NOW)
+    mailer = MemoryMailer()
+    asyncio.run(send_due(app, mailer, NOW))
+    ((recipient, message),) = mailer.sent
+    letter = letters_of(app, "x")[0]
+    assert recipient == "x@example.com"
+    assert message["Bcc"] is None
+    assert "мы скучаем по Вам" in str(message["Subject"])
+    assert str(letter["coupon_code"]) in message.get_content()
+    assert message["Message-ID"] == letter["message_id"]
