@@ -27,7 +27,7 @@ from reactivator.core.model import (
     Policy,
     Subscription,
 )
-from reactivator.db.planner import PlanQuery
+from reactivator.db.planner import PlanQuery, per_step
 from reactivator.db.tables import customers, enrollments, letters
 
 
@@ -106,8 +106,8 @@ def run_pass(
 
     # The plan again, now that newcomers have their enrollment: every due letter.
     due = plan.due().subquery()
-    step_key = _per_step(due.c.kind, due.c.step_index, [s.key for s in policy.steps], policy.apology.key)
-    discount = _per_step(
+    step_key = per_step(due.c.kind, due.c.step_index, [s.key for s in policy.steps], policy.apology.key)
+    discount = per_step(
         due.c.kind,
         due.c.step_index,
         [s.discount_percent for s in policy.steps],
@@ -152,12 +152,6 @@ def run_pass(
     )
     _assign_codes(conn, now, coupon_expiry, coupon_prefix, message_domain)
     return PassWrites(ended_unreachable=swept, enrolled=int(enrolled), queued=int(queued))
-
-
-def _per_step(kind: Any, index: Any, values: list[Any], apology: Any) -> Any:
-    whens = [(kind == EnrollmentKind.APOLOGY.value, literal(apology))]
-    whens += [(index == i, literal(v)) for i, v in enumerate(values)]
-    return case(*whens)
 
 
 def _queued_now(now: datetime) -> Any:

@@ -63,8 +63,8 @@ def class_cutoffs(conn: Connection, a_share: float, b_share: float) -> ClassCuto
     return ClassCutoffs(a_min=value_at(a_pos), b_min=value_at(b_pos))
 
 
-def _by_step(index: ColumnElement[Any], values: list[Any], kind: ColumnElement[Any], apology: Any) -> Any:
-    """CASE picking a per-step value for (kind, step index)."""
+def per_step(kind: ColumnElement[Any], index: ColumnElement[Any], values: list[Any], apology: Any) -> Any:
+    """CASE picking a per-step value (cutoff, key, discount) for (kind, step index)."""
     whens = [(kind == EnrollmentKind.APOLOGY.value, literal(apology))]
     whens += [(index == i, literal(v)) for i, v in enumerate(values)]
     return case(*whens, else_=null())
@@ -95,7 +95,7 @@ class PlanQuery:
             (c.c.ladder_state == LadderState.LADDER.value, literal(0)),
             else_=entry,
         )
-        active_cutoff = _by_step(e.c.next_step, list(params.step_cutoffs), e.c.kind, params.apology_cutoff)
+        active_cutoff = per_step(e.c.kind, e.c.next_step, list(params.step_cutoffs), params.apology_cutoff)
         self.value_class = case(
             (c.c.annual_value_cents >= params.classes.a_min, literal(ValueClass.A.value)),
             (c.c.annual_value_cents >= params.classes.b_min, literal(ValueClass.B.value)),
