@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from reactivator.core.records import CustomerRecord, OrderRecord
-from reactivator.db.orders import ReturnedCustomer
+from reactivator.db.returns import ReturnedCustomer
 from reactivator.db.tables import customers, enrollments, letters
 from reactivator.service.app import App
 from reactivator.service.importing import record_customers, record_purchase

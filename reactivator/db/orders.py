@@ -8,29 +8,20 @@ of customers who came back: returned means a new purchase.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from reactivator.core.coupons import normalise_coupon
-from reactivator.core.model import EnrollmentKind, EnrollmentStatus, LadderState, LetterStatus
 from reactivator.core.records import OrderRecord, Rejection
-from reactivator.core.returns import EnrollmentSnapshot, OrderEffect, order_effect
 from reactivator.core.value import annual_value_cents
+from reactivator.db import raw
 from reactivator.db.customers import UpsertCounts, _chunks
-from reactivator.db.passes import insert_for
-from reactivator.db.tables import customers, enrollments, letters, orders
-
-
-@dataclass(frozen=True, slots=True)
-class ReturnedCustomer:
-    customer_external_id: str
-    order_external_id: str
-    amount_cents: int
-    step_key: str | None
+from reactivator.db.returns import ReturnedCustomer, order_id_of, settle_enrollments
+from reactivator.db.tables import letters, orders
 
 
 @dataclass
@@ -45,6 +36,7 @@ class _Aggregate:
     revenue_cents: int
     first: datetime | None
     last: datetime | None
+    in_campaign: bool  # has ever been enrolled, so an order may end an enrollment
 
     def add(self, placed_at: datetime, amount_cents: int) -> None:
         self.orders_count += 1
@@ -79,29 +71,9 @@ def write_orders(
     if not accepted:
         return counts
 
-    rows = [
-        {
-            "external_id": rec.external_id,
-            "customer_id": known[rec.customer_external_id].id,
-            "placed_at": rec.placed_at,
-            "amount_cents": rec.amount_cents,
-            "currency": rec.currency,
-            "coupon_code": rec.coupon_code,
-            "created_at": now,
-        }
-        for _, rec in accepted
-    ]
-    ins = insert_for(conn)
-    stmt = (
-        ins(orders)
-        .on_conflict_do_nothing(index_elements=["external_id"])
-        .returning(orders.c.external_id, orders.c.id)
-    )
-    inserted = {r.external_id: r.id for r in conn.execute(stmt, rows)}
-    counts.inserted = len(inserted)
-
-    new_orders = [(line, rec) for line, rec in accepted if rec.external_id in inserted]
-    recompute = _apply_changes(conn, [p for p in accepted if p[1].external_id not in inserted], known, counts)
+    new_orders, existing = _insert_new(conn, accepted, known, now)
+    counts.inserted = len(new_orders)
+    recompute = _apply_changes(conn, existing, known, counts)
 
     by_id = {agg.id: agg for agg in known.values()}
     for _, rec in new_orders:
@@ -112,40 +84,79 @@ def write_orders(
     touched = {known[rec.customer_external_id].id for _, rec in new_orders} | recompute
     _store_aggregates(conn, [by_id[cid] for cid in touched], now)
 
-    coupon_orders = [(inserted[rec.external_id], rec) for _, rec in new_orders if rec.coupon_code]
-    letter_of_order = _attribute_coupons(conn, coupon_orders, known)
-    changed_orders = [(rec, known[rec.customer_external_id].id) for _, rec in accepted]
-    counts.returned = _settle_enrollments(conn, changed_orders, inserted, letter_of_order, now, attribution)
+    # Coupons and returns concern few orders: only those go the long way.
+    coupon_orders = [rec for _, rec in new_orders if rec.coupon_code]
+    letter_of_order = _attribute_coupons(conn, coupon_orders)
+    campaign_orders = [
+        (rec, known[rec.customer_external_id].id)
+        for _, rec in accepted
+        if known[rec.customer_external_id].in_campaign
+    ]
+    counts.returned = settle_enrollments(conn, campaign_orders, letter_of_order, now, attribution)
     return counts
+
+
+def _insert_new(
+    conn: Connection, accepted: list[tuple[int, OrderRecord]], known: dict[str, _Aggregate], now: datetime
+) -> tuple[list[tuple[int, OrderRecord]], list[tuple[int, OrderRecord]]]:
+    """Insert the orders not stored yet; returns (new, already stored)."""
+    put = raw.time_writer(conn)
+    ph = raw.placeholder(conn)
+    sql = (
+        "INSERT INTO orders (external_id, customer_id, placed_at, amount_cents, currency, coupon_code, "
+        f"created_at) VALUES ({', '.join([ph] * 7)})"
+    )
+    created = put(now)
+
+    def rows(pairs: list[tuple[int, OrderRecord]]) -> list[tuple[object, ...]]:
+        return [
+            (
+                r.external_id,
+                known[r.customer_external_id].id,
+                put(r.placed_at),
+                r.amount_cents,
+                r.currency,
+                r.coupon_code,
+                created,
+            )
+            for _, r in pairs
+        ]
+
+    try:
+        with conn.begin_nested():  # a first import: none exists yet, one executemany does it all
+            raw.execute_many(conn, sql, rows(accepted))
+        return accepted, []
+    except IntegrityError:
+        pass  # some are stored already (a re-import): split them off and insert the rest
+    stored: set[str] = set()
+    for part in _chunks([rec.external_id for _, rec in accepted]):
+        query = f"SELECT external_id FROM orders WHERE external_id IN ({', '.join([ph] * len(part))})"
+        stored.update(r[0] for r in raw.fetch(conn, query, part))
+    new = [p for p in accepted if p[1].external_id not in stored]
+    raw.execute_many(conn, sql, rows(new))
+    return new, [p for p in accepted if p[1].external_id in stored]
 
 
 def _normalised(rec: OrderRecord) -> OrderRecord:
     if rec.coupon_code is None or rec.coupon_code == normalise_coupon(rec.coupon_code):
         return rec
-    return replace(rec, coupon_code=normalise_coupon(rec.coupon_code) or None)
+    return rec._replace(coupon_code=normalise_coupon(rec.coupon_code) or None)
 
 
 def _lock_customers(conn: Connection, external_ids: list[str]) -> dict[str, _Aggregate]:
     """Load (and on PostgreSQL lock, in id order) the customers this batch touches."""
     found: dict[str, _Aggregate] = {}
+    ph = raw.placeholder(conn)
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
     for part in _chunks(external_ids):
+        wanted = ", ".join([ph] * len(part))
         query = (
-            select(
-                customers.c.id,
-                customers.c.external_id,
-                customers.c.orders_count,
-                customers.c.revenue_cents,
-                customers.c.first_purchase_at,
-                customers.c.last_purchase_at,
-            )
-            .where(customers.c.external_id.in_(part))
-            .order_by(customers.c.id)
+            "SELECT id, external_id, orders_count, revenue_cents, first_purchase_at, last_purchase_at, "
+            f"ladder_state FROM customers WHERE external_id IN ({wanted}) ORDER BY id{lock}"
         )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        for r in conn.execute(query):
-            found[r.external_id] = _Aggregate(
-                r.id, r.orders_count, r.revenue_cents, r.first_purchase_at, r.last_purchase_at
+        for cid, ext, n, revenue, first, last, state in raw.fetch(conn, query, part):
+            found[ext] = _Aggregate(
+                cid, n, revenue, raw.read_time(first), raw.read_time(last), state is not None
             )
     return found
 
@@ -230,43 +241,33 @@ def _recompute(conn: Connection, customer_ids: set[int], by_id: dict[int, _Aggre
 
 
 def _store_aggregates(conn: Connection, aggregates: list[_Aggregate], now: datetime) -> None:
-    if not aggregates:
-        return
-    stmt = (
-        update(customers)
-        .where(customers.c.id == bindparam("cid"))
-        .values(
-            orders_count=bindparam("n"),
-            revenue_cents=bindparam("revenue"),
-            annual_value_cents=bindparam("annual"),
-            first_purchase_at=bindparam("first", type_=customers.c.first_purchase_at.type),
-            last_purchase_at=bindparam("last", type_=customers.c.last_purchase_at.type),
-            updated_at=bindparam("now", type_=customers.c.updated_at.type),
+    put = raw.time_writer(conn)
+    ph = raw.placeholder(conn)
+    sql = (
+        f"UPDATE customers SET orders_count = {ph}, revenue_cents = {ph}, annual_value_cents = {ph}, "
+        f"first_purchase_at = {ph}, last_purchase_at = {ph}, updated_at = {ph} WHERE id = {ph}"
+    )
+    stamp = put(now)
+    rows = [
+        (
+            a.orders_count,
+            a.revenue_cents,
+            annual_value_cents(a.revenue_cents, a.first, a.last),
+            put(a.first),
+            put(a.last),
+            stamp,
+            a.id,
         )
-    )
-    conn.execute(
-        stmt,
-        [
-            {
-                "cid": a.id,
-                "n": a.orders_count,
-                "revenue": a.revenue_cents,
-                "annual": annual_value_cents(a.revenue_cents, a.first, a.last),
-                "first": a.first,
-                "last": a.last,
-                "now": now,
-            }
-            for a in sorted(aggregates, key=lambda a: a.id)
-        ],
-    )
+        for a in sorted(aggregates, key=lambda a: a.id)
+    ]
+    raw.execute_many(conn, sql, rows)
 
 
-def _attribute_coupons(
-    conn: Connection, coupon_orders: list[tuple[int, OrderRecord]], known: dict[str, _Aggregate]
-) -> dict[int, int]:
+def _attribute_coupons(conn: Connection, coupon_records: list[OrderRecord]) -> dict[int, int]:
     """Link each order that used a letter's coupon to that letter; a code counts once."""
-    if not coupon_orders:
+    if not coupon_records:
         return {}
+    coupon_orders = [(order_id_of(conn, rec.external_id), rec) for rec in coupon_records]
     codes = list({rec.coupon_code for _, rec in coupon_orders if rec.coupon_code})
     letter_by_code: dict[str, int] = {}
     used: set[int] = set()
@@ -291,133 +292,3 @@ def _attribute_coupons(
             [{"oid": o, "lid": lid} for o, lid in linked.items()],
         )
     return linked
-
-
-def _settle_enrollments(
-    conn: Connection,
-    changed: list[tuple[OrderRecord, int]],
-    inserted: dict[str, int],
-    letter_of_order: dict[int, int],
-    now: datetime,
-    attribution: timedelta,
-) -> list[ReturnedCustomer]:
-    """Apply 'returned means a new purchase' to the enrollments of these customers."""
-    customer_ids = list({cid for _, cid in changed})
-    running: dict[int, Any] = {}
-    for part in _chunks(customer_ids):
-        query = (
-            select(enrollments)
-            .where(
-                enrollments.c.customer_id.in_(part),
-                enrollments.c.status.in_([EnrollmentStatus.ACTIVE.value, EnrollmentStatus.EXHAUSTED.value]),
-            )
-            .order_by(enrollments.c.enrolled_at)
-        )
-        for r in conn.execute(query):
-            running[r.customer_id] = r  # the latest enrollment wins
-    if not running:
-        return []
-    by_customer: dict[int, list[OrderRecord]] = defaultdict(list)
-    for rec, cid in changed:
-        if cid in running:
-            by_customer[cid].append(rec)
-    returned: list[ReturnedCustomer] = []
-    for cid, recs in by_customer.items():
-        enr = running[cid]
-        snapshot = EnrollmentSnapshot(
-            status=EnrollmentStatus(enr.status),
-            enrolled_at=enr.enrolled_at,
-            dormant_since=enr.dormant_since,
-            ended_at=enr.ended_at,
-        )
-        for rec in sorted(recs, key=lambda r: r.placed_at):
-            effect = order_effect(rec.placed_at, snapshot, attribution)
-            if effect is OrderEffect.RETURNED:
-                order_id = inserted.get(rec.external_id) or _order_id(conn, rec.external_id)
-                step = _credited_step(conn, enr.id, letter_of_order.get(order_id))
-                _end_returned(conn, enr, order_id, rec, step, now)
-                returned.append(
-                    ReturnedCustomer(rec.customer_external_id, rec.external_id, rec.amount_cents, step)
-                )
-                break
-            if effect is OrderEffect.LATE_DATA:
-                _end_stale(conn, enr, now)
-                break
-    return returned
-
-
-def _order_id(conn: Connection, external_id: str) -> int:
-    return int(conn.execute(select(orders.c.id).where(orders.c.external_id == external_id)).scalar_one())
-
-
-def _credited_step(conn: Connection, enrollment_id: int, coupon_letter: int | None) -> str | None:
-    """The letter credited with a return: the one whose coupon was used, else the last one sent."""
-    if coupon_letter is not None:
-        key = conn.execute(
-            select(letters.c.step_key).where(
-                letters.c.id == coupon_letter, letters.c.enrollment_id == enrollment_id
-            )
-        ).scalar()
-        if key is not None:
-            return str(key)
-    last = conn.execute(
-        select(letters.c.step_key)
-        .where(letters.c.enrollment_id == enrollment_id, letters.c.status == LetterStatus.SENT.value)
-        .order_by(letters.c.step_index.desc())
-        .limit(1)
-    ).scalar()
-    return None if last is None else str(last)
-
-
-def _end_returned(
-    conn: Connection, enr: Any, order_id: int, rec: OrderRecord, step: str | None, now: datetime
-) -> None:
-    conn.execute(
-        update(enrollments)
-        .where(enrollments.c.id == enr.id)
-        .values(
-            status=EnrollmentStatus.RETURNED.value,
-            ended_at=now,
-            end_reason="returned: new purchase",
-            return_order_id=order_id,
-            return_amount_cents=rec.amount_cents,
-            return_coupon=rec.coupon_code,
-            return_step=step,
-        )
-    )
-    _cancel_unsent(conn, enr.id, "customer returned")
-    conn.execute(
-        update(customers)
-        .where(customers.c.id == enr.customer_id)
-        .values(returned_at=rec.placed_at, updated_at=now)
-    )
-
-
-def _end_stale(conn: Connection, enr: Any, now: datetime) -> None:
-    """They had bought before we enrolled them: the enrollment rested on stale data."""
-    conn.execute(
-        update(enrollments)
-        .where(enrollments.c.id == enr.id)
-        .values(
-            status=EnrollmentStatus.CANCELLED.value,
-            ended_at=now,
-            end_reason="an earlier purchase arrived late: the customer was not dormant",
-        )
-    )
-    _cancel_unsent(conn, enr.id, "enrolled on stale purchase data")
-    restored: dict[str, Any] = (
-        {"ladder_state": LadderState.LADDER.value}
-        if enr.kind == EnrollmentKind.APOLOGY.value
-        else {"ladder_state": None, "ladder_enrolled_at": None}
-    )
-    conn.execute(
-        update(customers).where(customers.c.id == enr.customer_id).values(**restored, updated_at=now)
-    )
-
-
-def _cancel_unsent(conn: Connection, enrollment_id: int, reason: str) -> None:
-    conn.execute(
-        update(letters)
-        .where(letters.c.enrollment_id == enrollment_id, letters.c.status == LetterStatus.QUEUED.value)
-        .values(status=LetterStatus.CANCELLED.value, ended_reason=reason)
-    )

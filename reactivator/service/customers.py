@@ -10,7 +10,7 @@ from reactivator.core.coupons import normalise_coupon
 from reactivator.core.model import Subscription
 from reactivator.core.records import OrderRecord
 from reactivator.db import customers as repo
-from reactivator.db.orders import ReturnedCustomer
+from reactivator.db.returns import ReturnedCustomer
 from reactivator.errors import InputError, UnknownCustomerError
 from reactivator.service.app import App
 from reactivator.service.importing import record_purchase

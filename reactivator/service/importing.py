@@ -16,7 +16,8 @@ from typing import Any
 
 from reactivator.core.records import CustomerRecord, OrderRecord, Rejection
 from reactivator.db.customers import UpsertCounts, upsert_customers
-from reactivator.db.orders import ReturnedCustomer, write_orders
+from reactivator.db.orders import write_orders
+from reactivator.db.returns import ReturnedCustomer
 from reactivator.service.app import App
 from reactivator.service.readers import Progress, RawRow, RejectsWriter, read_rows
 from reactivator.service.rows import RowError, parse_customer, parse_order

@@ -60,7 +60,8 @@ def test_permanent_failure_fails_the_letter_and_a_temporary_one_retries_later(ap
     assert (report.sent, report.failed, report.deferred) == (0, 1, 1)
     assert letters_of(app, "hard")[0]["status"] == "failed"
     soft = letters_of(app, "soft")[0]
-    assert soft["status"] == "queued" and "451" in str(soft["last_error"])
+    assert soft["status"] == "queued"
+    assert "451" in str(soft["last_error"])
     mailer.refuse.clear()
     assert asyncio.run(send_due(app, mailer, NOW)).sent == 0  # not before its retry time
     assert asyncio.run(send_due(app, mailer, NOW + timedelta(hours=1))).sent == 1
@@ -86,7 +87,8 @@ def test_two_senders_never_hold_the_same_letter(app: App) -> None:
         first = outbox.claim(conn, NOW, 6, timedelta(minutes=5), "w1")
     with app.db.write() as conn:
         second = outbox.claim(conn, NOW, 6, timedelta(minutes=5), "w2")
-    assert len(first) == 6 and len(second) == 4
+    assert len(first) == 6
+    assert len(second) == 4
     assert not set(first) & set(second)
 
 

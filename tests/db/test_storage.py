@@ -44,7 +44,7 @@ def test_concurrent_sqlite_writers_wait_their_turn_instead_of_failing(sqlite_url
             for n in range(40):
                 add_customer(app, f"w{worker}-{n}", NOW)
                 buy(app, f"c{n}", NOW + timedelta(minutes=worker * 100 + n), order_id=f"w{worker}-{n}")
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             app.db.dispose()
@@ -54,12 +54,14 @@ def test_concurrent_sqlite_writers_wait_their_turn_instead_of_failing(sqlite_url
         try:
             for k in range(15):
                 enroll_and_queue(app, NOW + timedelta(hours=k))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             app.db.dispose()
 
-    threads = [threading.Thread(target=buyer, args=(w,)) for w in range(3)] + [threading.Thread(target=passer)]
+    threads = [threading.Thread(target=buyer, args=(w,)) for w in range(3)] + [
+        threading.Thread(target=passer)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -46,7 +46,8 @@ def test_report_counts_returns_revenue_discount_and_romi(db_url: str) -> None:
     assert steps["we-miss-you"].revenue_since_return_cents == 12000
     assert steps["we-miss-you"].discount_cents == 1000  # 10% of the 100.00 list price
     assert steps["did-we-say-something-wrong"].returned == 1
-    assert report.letters_sent == 3 and report.letter_cost_cents == 150
+    assert report.letters_sent == 3
+    assert report.letter_cost_cents == 150
     assert report.cost_cents == 1150
     assert report.revenue_since_return_cents == 18000
     assert report.romi == (18000 - 1150) / 1150
