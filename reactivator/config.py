@@ -14,6 +14,7 @@ from datetime import time
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -65,6 +66,21 @@ class SenderSettings(_Section):
     from_name: str = "Demo Shop"
     from_email: str = "hello@shop.example.com"
     reply_to: str = "care@shop.example.com"
+
+    @field_validator("from_email", "reply_to")
+    @classmethod
+    def _plain_address(cls, v: str) -> str:
+        try:
+            return validate_email(v, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(f"give a plain address like hello@shop.example.com ({exc})") from None
+
+    @field_validator("from_name")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        if any(ch in v for ch in "\r\n"):
+            raise ValueError("the sender's name must be one line")
+        return v
 
 
 class SegmentSettings(_Section):
@@ -285,8 +301,15 @@ def _describe(err: Any) -> str:
     if err["type"] == "extra_forbidden":
         return f"{key}: unknown setting; check the spelling against config/reactivator.toml"
     value = err.get("input")
+    if isinstance(value, str) and "://" in value:
+        value = _without_password(value)
     shown = repr(value) if not isinstance(value, dict) else "(a table)"
     return f"{key} = {shown}: {message} ({_where_to_fix(err['loc'])})"
+
+
+def _without_password(url: str) -> str:
+    """Never echo a password: scheme://user:secret@host becomes scheme://user:***@host."""
+    return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _where_to_fix(loc: tuple[Any, ...]) -> str:

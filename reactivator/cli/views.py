@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from reactivator.core.model import VERDICT_EXPLANATIONS, Verdict
+from reactivator.core.model import DUE_VERDICTS, VERDICT_EXPLANATIONS, Verdict
 from reactivator.core.records import PlannedCustomer
 from reactivator.service.importing import ImportSummary
 from reactivator.service.passes import PassReport
@@ -112,8 +112,10 @@ def pass_report(report: PassReport, sent: SendReport | None) -> None:
     table.add_column("customers", justify="right")
     table.add_column("why")
     for d in report.decisions:
-        style = "green" if d.verdict is Verdict.SEND else ""
-        decision = ("enroll + send" if d.enters else "send") if d.verdict is Verdict.SEND else "skip"
+        due = d.verdict in DUE_VERDICTS
+        style = "green" if due else ""
+        action = "send" if d.verdict is Verdict.SEND else "queue"
+        decision = (f"enroll + {action}" if d.enters else action) if due else "skip"
         table.add_row(
             f"[{style}]{decision}[/]" if style else decision,
             d.step_key or "",

@@ -52,6 +52,8 @@ def _candidate(facts: CustomerFacts, policy: Policy, now: datetime) -> Decision:
     assert last is not None
     if facts.active is not None:
         kind, index = facts.active.kind, facts.active.next_step
+        if index >= policy.ladder_length(kind):  # the ladder was shortened under them
+            return Decision(Verdict.LADDER_EXHAUSTED)
         if not is_dormant_for(last, policy.step(kind, index), now):
             return Decision(Verdict.WAITING, kind, index)
         return Decision(Verdict.SEND, kind, index)

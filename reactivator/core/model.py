@@ -72,6 +72,9 @@ class Verdict(StrEnum):
     QUIET_HOURS = "quiet_hours"
 
 
+# The verdicts that queue a letter now (quiet hours only delay its sending).
+DUE_VERDICTS = frozenset({Verdict.SEND, Verdict.QUIET_HOURS})
+
 # Verdicts about the customer's state or history, not about a particular step.
 STEPLESS_VERDICTS = frozenset(
     {
@@ -102,7 +105,7 @@ VERDICT_EXPLANATIONS: dict[Verdict, str] = {
     Verdict.EXCLUDED_CLASS: "value class excluded",
     Verdict.MIN_GAP: "too soon after the previous letter",
     Verdict.FREQUENCY_CAP: "frequency cap reached",
-    Verdict.QUIET_HOURS: "quiet hours in the customer's time zone; waits",
+    Verdict.QUIET_HOURS: "queued; goes out when quiet hours end in the customer's time zone",
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reactivator.core.model import Policy
-from reactivator.core.quiet_hours import all_zone_names, quiet_zones
+from reactivator.core.quiet_hours import all_zone_names, quiet_ends_at, quiet_zones
 from reactivator.core.value import ClassCutoffs
 
 
@@ -22,7 +22,7 @@ class PassParameters:
     earliest_cutoff: datetime
     min_gap_since: datetime  # a letter after this is too recent
     cap_since: datetime  # letters after this count toward the frequency cap
-    quiet_zones: frozenset[str]
+    quiet_until: dict[str, datetime]  # zones now in quiet hours -> when their quiet ends
     classes: ClassCutoffs
 
 
@@ -38,6 +38,10 @@ def pass_parameters(policy: Policy, now: datetime, classes: ClassCutoffs) -> Pas
         earliest_cutoff=max(cutoffs[0], apology),
         min_gap_since=now - policy.min_gap,
         cap_since=now - policy.cap_window,
-        quiet_zones=quiet_zones(now, policy.quiet_hours, all_zone_names()),
+        quiet_until={
+            zone: quiet_ends_at(now, zone, policy.quiet_hours)
+            for zone in quiet_zones(now, policy.quiet_hours, all_zone_names())
+            if policy.quiet_hours is not None
+        },
         classes=classes,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.records import CustomerRecord, Rejection, decode_tags, encode_tags
@@ -29,7 +29,7 @@ def _chunks(items: list[Any], size: int = 900) -> list[list[Any]]:
 
 
 def upsert_customers(
-    conn: Connection, batch: list[tuple[int, CustomerRecord]], now: datetime
+    conn: Connection, batch: list[tuple[int, CustomerRecord]], now: datetime, *, from_file: bool = False
 ) -> UpsertCounts:
     """Insert new customers and update changed ones; unchanged rows are left alone."""
     counts = UpsertCounts()
@@ -70,6 +70,11 @@ def upsert_customers(
             )
             continue
         old = existing.get(rec.external_id)
+        if from_file and old is not None and now in (old.created_at, old.updated_at):
+            counts.rejected.append(
+                Rejection(line, f"duplicate customer id {rec.external_id!r} (earlier in this file)")
+            )
+            continue
         if old is not None and old.subscription == Subscription.ERASED.value:
             counts.rejected.append(
                 Rejection(line, f"customer {rec.external_id!r} was erased on request; not re-imported")
@@ -164,12 +169,10 @@ class CustomerSummary:
 
 
 def find_customer(conn: Connection, ref: str) -> CustomerSummary | None:
-    """A customer by external id or by email (case-insensitive)."""
-    row = conn.execute(
-        select(customers).where(
-            or_(customers.c.external_id == ref, customers.c.email_key == ref.strip().lower())
-        )
-    ).first()
+    """A customer by external id, else by email (case-insensitive)."""
+    row = conn.execute(select(customers).where(customers.c.external_id == ref)).first()
+    if row is None:
+        row = conn.execute(select(customers).where(customers.c.email_key == ref.strip().lower())).first()
     if row is None:
         return None
     return CustomerSummary(

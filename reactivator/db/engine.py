@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 
-from reactivator.errors import SchemaMissingError, StorageError
+from reactivator.errors import ConfigError, SchemaMissingError, StorageError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -21,7 +22,11 @@ class Database:
     def __init__(self, url: str, *, busy_timeout_seconds: float = 30.0) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self.engine = _make_engine(url, busy_timeout_seconds)
+        try:
+            self.engine = _make_engine(url, busy_timeout_seconds)
+        except (ArgumentError, ValueError) as exc:
+            shown = re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
+            raise ConfigError([f"database.url = {shown!r}: {exc}"]) from None
 
     @property
     def safe_url(self) -> str:

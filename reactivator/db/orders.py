@@ -46,9 +46,18 @@ class _Aggregate:
 
 
 def write_orders(
-    conn: Connection, batch: list[tuple[int, OrderRecord]], now: datetime, attribution: timedelta
+    conn: Connection,
+    batch: list[tuple[int, OrderRecord]],
+    now: datetime,
+    attribution: timedelta,
+    *,
+    from_file: bool = False,
 ) -> OrderCounts:
-    """Store a batch of orders and everything that follows from them."""
+    """Store a batch of orders and everything that follows from them.
+
+    `from_file`: the batch is part of one import whose rows all carry `now`, so an
+    order stored at `now` already was named earlier in the same file.
+    """
     counts = OrderCounts()
     # Codes are matched case-insensitively, whichever door the order came in by.
     batch = [(line, _normalised(rec)) for line, rec in batch]
@@ -73,7 +82,7 @@ def write_orders(
 
     new_orders, existing = _insert_new(conn, accepted, known, now)
     counts.inserted = len(new_orders)
-    recompute = _apply_changes(conn, existing, known, counts)
+    recompute, corrected = _apply_changes(conn, existing, known, counts, now if from_file else None)
 
     by_id = {agg.id: agg for agg in known.values()}
     for _, rec in new_orders:
@@ -87,9 +96,11 @@ def write_orders(
     # Coupons and returns concern few orders: only those go the long way.
     coupon_orders = [rec for _, rec in new_orders if rec.coupon_code]
     letter_of_order = _attribute_coupons(conn, coupon_orders)
+    # Only orders this batch really wrote can mark anyone returned.
+    written = [rec for _, rec in new_orders] + corrected
     campaign_orders = [
         (rec, known[rec.customer_external_id].id)
-        for _, rec in accepted
+        for rec in written
         if known[rec.customer_external_id].in_campaign
     ]
     counts.returned = settle_enrollments(conn, campaign_orders, letter_of_order, now, attribution)
@@ -166,19 +177,30 @@ def _apply_changes(
     candidates: list[tuple[int, OrderRecord]],
     known: dict[str, _Aggregate],
     counts: OrderCounts,
-) -> set[int]:
-    """Orders already stored: identical ones change nothing; corrected ones are updated."""
+    file_started: datetime | None,
+) -> tuple[set[int], list[OrderRecord]]:
+    """Orders already stored: identical ones change nothing; corrected ones are updated.
+
+    Returns the customers whose aggregates need recomputing and the corrected orders.
+    """
     if not candidates:
-        return set()
+        return set(), []
     stored: dict[str, Any] = {}
     for part in _chunks([rec.external_id for _, rec in candidates]):
         for r in conn.execute(select(orders).where(orders.c.external_id.in_(part))):
             stored[r.external_id] = r
     recompute: set[int] = set()
+    corrected: list[OrderRecord] = []
     updates: list[dict[str, Any]] = []
     for line, rec in candidates:
         old = stored[rec.external_id]
         customer_id = known[rec.customer_external_id].id
+        if file_started is not None and old.created_at == file_started:
+            # Stored by this very import: the file names the order twice, batches apart.
+            counts.rejected.append(
+                Rejection(line, f"duplicate order id {rec.external_id!r} (earlier in this file)")
+            )
+            continue
         if old.customer_id != customer_id:
             counts.rejected.append(
                 Rejection(line, f"order {rec.external_id!r} already belongs to another customer")
@@ -203,6 +225,7 @@ def _apply_changes(
             }
         )
         recompute.add(customer_id)
+        corrected.append(rec)
     if updates:
         conn.execute(
             update(orders)
@@ -216,7 +239,7 @@ def _apply_changes(
             updates,
         )
         counts.updated += len(updates)
-    return recompute
+    return recompute, corrected
 
 
 def _recompute(conn: Connection, customer_ids: set[int], by_id: dict[int, _Aggregate]) -> None:

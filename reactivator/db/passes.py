@@ -102,6 +102,7 @@ def run_pass(
         .on_conflict_do_nothing()
     )
     enrolled = conn.execute(enroll.execution_options(preserve_rowcount=True)).rowcount
+    enrolled -= _drop_stale_enrollments(conn, now)
     _mark_ladder_history(conn, now)
 
     # The plan again, now that newcomers have their enrollment: every due letter.
@@ -138,7 +139,7 @@ def run_pass(
                 discount,
                 literal(LetterStatus.QUEUED.value),
                 literal(now, letters.c.queued_at.type),
-                literal(now, letters.c.send_after.type),
+                due.c.send_after,
             ).where(due.c.enrollment_id.is_not(None)),
         )
         .on_conflict_do_nothing()
@@ -155,9 +156,31 @@ def run_pass(
 
 
 def _queued_now(now: datetime) -> Any:
-    return and_(
-        letters.c.status == LetterStatus.QUEUED.value, letters.c.send_after == now, letters.c.queued_at == now
+    return and_(letters.c.queued_at == now, letters.c.status == LetterStatus.QUEUED.value)
+
+
+def _drop_stale_enrollments(conn: Connection, now: datetime) -> int:
+    """Cancel enrollments made this pass for customers whose purchase committed meanwhile.
+
+    On PostgreSQL a purchase can commit between the plan's read and the insert;
+    such a customer is not dormant, so the new enrollment is dropped, not mailed.
+    """
+    bought_since = (
+        select(customers.c.id)
+        .where(customers.c.id == enrollments.c.customer_id)
+        .where(customers.c.last_purchase_at > enrollments.c.dormant_since)
+        .exists()
     )
+    dropped = conn.execute(
+        update(enrollments)
+        .where(enrollments.c.enrolled_at == now, enrollments.c.status == EnrollmentStatus.ACTIVE.value)
+        .where(bought_since)
+        .values(
+            status=EnrollmentStatus.CANCELLED.value, ended_at=now, end_reason="bought while being enrolled"
+        )
+        .execution_options(preserve_rowcount=True)
+    ).rowcount
+    return int(dropped)
 
 
 def _mark_ladder_history(conn: Connection, now: datetime) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 
 from reactivator.core.model import (
+    DUE_VERDICTS,
     EnrollmentKind,
     EnrollmentStatus,
     LadderState,
@@ -106,6 +107,8 @@ class PlanQuery:
         no_active = e.c.id.is_(None)
         whens: list[tuple[ColumnElement[bool], Any]] = [
             (c.c.subscription != Subscription.SUBSCRIBED.value, c.c.subscription),
+            # The ladder was shortened under a running enrollment: nothing is left to send.
+            (and_(has_active, active_cutoff.is_(None)), Verdict.LADDER_EXHAUSTED.value),
             (and_(has_active, lp > active_cutoff), Verdict.WAITING.value),
             (and_(no_active, c.c.ladder_state == LadderState.APOLOGY.value), Verdict.LOST_FOR_GOOD.value),
             (
@@ -139,10 +142,17 @@ class PlanQuery:
             )
             .scalar_subquery()
         )
-        quiet: ColumnElement[bool] = (
-            func.coalesce(c.c.timezone, policy.default_timezone).in_(sorted(params.quiet_zones))
-            if params.quiet_zones
-            else false()
+        zone = func.coalesce(c.c.timezone, policy.default_timezone)
+        quiet: ColumnElement[bool] = zone.in_(sorted(params.quiet_until)) if params.quiet_until else false()
+        # A letter due in quiet hours is queued now and handed over when they end.
+        self.send_after: Any = (
+            case(
+                {z: literal(end, letters.c.send_after.type) for z, end in sorted(params.quiet_until.items())},
+                value=zone,
+                else_=literal(params.now, letters.c.send_after.type),
+            )
+            if params.quiet_until
+            else literal(params.now, letters.c.send_after.type)
         )
         whens += [
             (c.c.last_letter_at > params.min_gap_since, Verdict.MIN_GAP.value),
@@ -198,11 +208,13 @@ class PlanQuery:
             self.kind.label("kind"),
             self.step_index.label("step_index"),
             c.c.last_purchase_at,
-        ).where(self.verdict == Verdict.SEND.value)
+            self.send_after.label("send_after"),
+        ).where(self.verdict.in_(sorted(v.value for v in DUE_VERDICTS)))
 
 
 def _has_any_tag(tags: frozenset[str]) -> ColumnElement[bool]:
-    return or_(*[customers.c.tags.like(f"%;{tag};%") for tag in sorted(tags)])
+    # autoescape: '_' in a tag such as bad_payer must not match any character.
+    return or_(*[customers.c.tags.contains(f";{tag};", autoescape=True) for tag in sorted(tags)])
 
 
 def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator[PlannedCustomer]:

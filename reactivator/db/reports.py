@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, case, func, literal, select
+from sqlalchemy import Connection, and_, case, func, literal, or_, select
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.value import ClassCutoffs
@@ -98,6 +98,15 @@ def campaign_figures(conn: Connection, campaign: str) -> tuple[CampaignFigures, 
 
     ro = orders.alias("return_order")
     later = orders.alias("later")
+    following = enrollments.alias("following")
+    # Revenue after a return counts until the customer's next enrollment, so a
+    # customer who comes back twice is not credited twice for the same orders.
+    next_start = (
+        select(func.min(following.c.enrolled_at))
+        .where(following.c.customer_id == enrollments.c.customer_id)
+        .where(following.c.enrolled_at > enrollments.c.enrolled_at)
+        .scalar_subquery()
+    )
     returned_q = (
         select(
             enrollments.c.return_step,
@@ -107,7 +116,11 @@ def campaign_figures(conn: Connection, campaign: str) -> tuple[CampaignFigures, 
         .select_from(
             enrollments.join(ro, ro.c.id == enrollments.c.return_order_id).join(
                 later,
-                and_(later.c.customer_id == enrollments.c.customer_id, later.c.placed_at >= ro.c.placed_at),
+                and_(
+                    later.c.customer_id == enrollments.c.customer_id,
+                    later.c.placed_at >= ro.c.placed_at,
+                    or_(next_start.is_(None), later.c.placed_at < next_start),
+                ),
             )
         )
         .where(enrollments.c.campaign == campaign, enrollments.c.status == EnrollmentStatus.RETURNED.value)

@@ -119,6 +119,7 @@ letters = Table(
     UniqueConstraint("enrollment_id", "step_index"),
     Index("ix_letters_due", "status", "send_after"),
     Index("ix_letters_customer_id_queued_at", "customer_id", "queued_at"),
+    Index("ix_letters_queued_at", "queued_at"),
 )
 
 orders = Table(

@@ -10,6 +10,7 @@ from typing import Any
 from reactivator.config import Settings, load_settings
 from reactivator.core.model import Policy, QuietHours, Step, ValueClass, ValueRules
 from reactivator.db.engine import Database
+from reactivator.errors import InputError
 from reactivator.render.letter import Sender
 
 
@@ -42,7 +43,10 @@ class App:
         c = self.settings.campaign
         if step_key == c.apology.key:
             return c.apology.subject[locale]
-        return next(s.subject[locale] for s in c.steps if s.key == step_key)
+        for step in c.steps:
+            if step.key == step_key:
+                return step.subject[locale]
+        raise InputError(f"step {step_key!r} is no longer in the campaign's ladder")
 
     def locale_of(self, locale: str | None) -> str:
         return locale if locale in ("en", "ru") else self.settings.shop.default_locale

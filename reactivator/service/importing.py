@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from reactivator.service.readers import Progress, RawRow, RejectsWriter, read_ro
 from reactivator.service.rows import RowError, parse_customer, parse_order
 
 SHOWN_REJECTS = 20
+FUTURE_SLACK = timedelta(days=1)  # clocks and time zones differ a little; more is a data error
 
 
 class ImportKind(StrEnum):
@@ -75,9 +76,7 @@ def import_file(
     summary = ImportSummary(kind, path)
     batch_size = app.settings.imports.batch_size
     parse: Callable[[dict[str, Any]], Any] = (
-        parse_customer
-        if kind is ImportKind.CUSTOMERS
-        else lambda row: parse_order(row, app.settings.shop.currency)
+        parse_customer if kind is ImportKind.CUSTOMERS else lambda row: _order_in_past(row, app, now)
     )
     with RejectsWriter(path) as rejects:
         pending: list[tuple[int, Any]] = []
@@ -112,6 +111,13 @@ def import_file(
     return summary
 
 
+def _order_in_past(row: dict[str, Any], app: App, now: datetime) -> OrderRecord:
+    record = parse_order(row, app.settings.shop.currency)
+    if record.placed_at > now + FUTURE_SLACK:
+        raise RowError(f"placed_at {record.placed_at.isoformat()} is in the future")
+    return record
+
+
 def _parse(
     raw: RawRow, parse: Callable[[dict[str, Any]], Any], rejects: list[tuple[Rejection, dict[str, Any]]]
 ) -> Any:
@@ -131,9 +137,9 @@ def _store(
     with app.db.write() as conn:
         counts: UpsertCounts
         if kind is ImportKind.CUSTOMERS:
-            counts = upsert_customers(conn, batch, now)
+            counts = upsert_customers(conn, batch, now, from_file=True)
         else:
-            counts = write_orders(conn, batch, now, app.attribution)
+            counts = write_orders(conn, batch, now, app.attribution, from_file=True)
             summary.returned.extend(counts.returned)
     summary.inserted += counts.inserted
     summary.updated += counts.updated

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from reactivator.core.model import STEPLESS_VERDICTS, EnrollmentKind, Verdict
+from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKind, Verdict
 from reactivator.core.plan import pass_parameters
 from reactivator.core.records import PlannedCustomer
 from reactivator.db.passes import PassWrites, run_pass
@@ -37,7 +37,7 @@ class PassReport:
     writes: PassWrites | None = None
 
     def due(self) -> int:
-        return sum(d.customers for d in self.decisions if d.verdict is Verdict.SEND)
+        return sum(d.customers for d in self.decisions if d.verdict in DUE_VERDICTS)
 
 
 def step_key(

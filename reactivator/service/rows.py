@@ -17,15 +17,25 @@ _FALSE = {"", "0", "false", "no", "n", "f"}
 _LOCALES = {"en", "ru"}
 _MAX_CENTS = 10**13  # a hundred billion: anything larger is a unit mix-up
 _ZERO = timedelta(0)
+_EARLIEST, _LATEST = 1970, 2200
 
 
 class RowError(ValueError):
     """The row is unusable; the message is the reason shown to the user."""
 
 
+def _as_text(raw: object, key: str) -> str:
+    """JSON lines may carry numbers for ids; anything else that is not text is a mistake."""
+    if isinstance(raw, str):
+        return raw
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return str(raw)
+    raise RowError(f"{key} must be text, not {type(raw).__name__}")
+
+
 def _text(row: Mapping[str, object], key: str, *, required: bool = False, limit: int = 200) -> str | None:
     raw = row.get(key)
-    value = "" if raw is None else str(raw).strip()
+    value = "" if raw is None else _as_text(raw, key).strip()
     if not value:
         if required:
             raise RowError(f"missing {key}")
@@ -96,15 +106,18 @@ def _flag(row: Mapping[str, object], key: str) -> bool:
 
 def parse_instant(raw: str, *, field: str = "placed_at") -> datetime:
     """ISO 8601; a time without an offset is taken as UTC."""
+    example = "e.g. 2025-03-01T14:30:00+03:00"
     try:
         value = datetime.fromisoformat(raw.strip())  # Python 3.11 reads 'Z' and offsets
-    except ValueError:
-        raise RowError(
-            f"bad date in {field}: {raw!r} is not ISO 8601 (e.g. 2025-03-01T14:30:00+03:00)"
-        ) from None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value if value.utcoffset() == _ZERO else value.astimezone(UTC)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        elif value.utcoffset() != _ZERO:
+            value = value.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise RowError(f"bad date in {field}: {raw!r} is not ISO 8601 ({example})") from None
+    if not _EARLIEST <= value.year <= _LATEST:
+        raise RowError(f"bad date in {field}: {raw!r} is out of range")
+    return value
 
 
 def parse_amount_cents(raw: object) -> int:
@@ -126,21 +139,24 @@ def parse_amount_cents(raw: object) -> int:
 
 def _decimal_cents(text: str) -> int:
     try:
-        amount = Decimal(text)
+        amount = Decimal(text) if "_" not in text else Decimal("NaN")  # Decimal reads 1_000
     except InvalidOperation:
         raise RowError(f"amount {text!r} is not a number") from None
     if not amount.is_finite():
         raise RowError(f"amount {text!r} is not a number")
     if amount < 0:
         raise RowError(f"negative amount {text}")
-    return int((amount * 100).to_integral_value())
+    cents = amount * 100
+    if cents != cents.to_integral_value():
+        raise RowError(f"amount {text} has more than two decimals")
+    return int(cents)
 
 
 def _short_text(raw: object, key: str, limit: int) -> str:
     """A required plain string field, checked cheaply (this runs for every imported order)."""
     if raw is None:
         raise RowError(f"missing {key}")
-    value = (raw if isinstance(raw, str) else str(raw)).strip()
+    value = (raw if isinstance(raw, str) else _as_text(raw, key)).strip()
     if not value:
         raise RowError(f"missing {key}")
     if len(value) > limit:
@@ -161,8 +177,10 @@ def parse_order(row: Mapping[str, object], default_currency: str) -> OrderRecord
         raise RowError("missing amount")
     if isinstance(amount, bool) or not isinstance(amount, str | int | float):
         raise RowError(f"amount {amount!r} is not a number")
+    if isinstance(amount, float):
+        amount = repr(amount)  # JSON 12.5 -> "12.5", checked like text
     raw_currency = get("currency")
-    currency = default_currency if not raw_currency else str(raw_currency).strip().upper()
+    currency = default_currency if not raw_currency else _as_text(raw_currency, "currency").strip().upper()
     if not (len(currency) == 3 and currency.isascii() and currency.isalpha()):
         raise RowError(f"currency {currency!r} is not a 3-letter ISO code")
     coupon = get("coupon_code")

@@ -25,6 +25,7 @@ class SendReport:
     cancelled: int = 0
     failed: int = 0
     deferred: int = 0
+    lease_lost: int = 0
 
 
 def worker_name() -> str:
@@ -80,7 +81,13 @@ async def _send_one(
         report.deferred += 1
         return
     locale = app.locale_of(letter.locale)
-    message = build_message(letter, app.subject(letter.step_key, locale), app.sender, locale, now)
+    try:
+        message = build_message(letter, app.subject(letter.step_key, locale), app.sender, locale, now)
+    except Exception as exc:
+        with app.db.write() as conn:
+            outbox.mark_failed(conn, letter.letter_id, worker, f"could not build the letter: {exc}")
+        report.failed += 1
+        return
     assert letter.email is not None
     try:
         await mailer.send(message, letter.email)
@@ -94,5 +101,10 @@ async def _send_one(
                 report.deferred += 1
         return
     with app.db.write() as conn:
-        outbox.mark_sent(conn, letter.letter_id, worker, now)
-    report.sent += 1
+        kept_lease = outbox.mark_sent(conn, letter.letter_id, worker, now)
+    if kept_lease:
+        report.sent += 1
+    else:
+        # Another sender took the letter over after our lease ran out: it may go twice,
+        # with the same Message-ID. Count it apart so the operator sees it.
+        report.lease_lost += 1

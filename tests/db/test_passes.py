@@ -6,12 +6,12 @@ import asyncio
 from datetime import timedelta
 
 from reactivator.core.model import Verdict
-from reactivator.service.app import App
+from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import unsubscribe
 from reactivator.service.passes import enroll_and_queue, plan_pass
 from reactivator.service.sending import send_due
 from reactivator.smtp.memory import MemoryMailer
-from tests.conftest import NOW
+from tests.conftest import NOW, make_settings
 from tests.helpers import buy, customer_row, dormant_customer, enrollments_of, letters_of
 
 
@@ -133,12 +133,40 @@ def test_unsubscribe_ends_every_enrollment_at_once(app: App) -> None:
 
 def test_quiet_hours_hold_the_letter_until_morning_without_dropping_it(app: App) -> None:
     dormant_customer(app, "c1", NOW, 100, timezone="Asia/Tokyo")  # NOW is 21:00 in Tokyo
+    assert [d.verdict for d in plan_pass(app, NOW).decisions] == [Verdict.QUIET_HOURS]
     mailer = run(app, NOW)
     assert mailer.sent == []
-    assert letters_of(app, "c1") == []
-    assert any(d.verdict is Verdict.QUIET_HOURS for d in plan_pass(app, NOW).decisions)
-    mailer = run(app, NOW + timedelta(hours=12))  # 09:00 in Tokyo
+    (letter,) = letters_of(app, "c1")
+    assert letter["status"] == "queued"
+    assert letter["send_after"] == NOW + timedelta(hours=12)  # 09:00 in Tokyo
+    assert asyncio.run(send_due(app, mailer, NOW + timedelta(hours=11))).sent == 0
+    assert asyncio.run(send_due(app, mailer, NOW + timedelta(hours=12))).sent == 1
     assert mailer.recipients() == ["c1@example.com"]
+
+
+def test_a_letter_whose_sending_slips_into_the_night_waits_for_the_morning(app: App) -> None:
+    dormant_customer(app, "tokyo", NOW, 100, timezone="Asia/Tokyo")
+    enroll_and_queue(app, NOW - timedelta(hours=6))  # 15:00 in Tokyo: queued to go now
+    mailer = MemoryMailer()
+    late = asyncio.run(send_due(app, mailer, NOW))  # the sender only gets to it at 21:00 in Tokyo
+    assert (late.sent, late.deferred) == (0, 1)
+    assert letters_of(app, "tokyo")[0]["send_after"] == NOW + timedelta(hours=12)
+    assert asyncio.run(send_due(app, mailer, NOW + timedelta(hours=12))).sent == 1
+
+
+def test_a_ladder_shortened_under_a_running_enrollment_ends_it_instead_of_failing(db_url: str) -> None:
+    app = app_from_settings(make_settings(db_url))
+    dormant_customer(app, "c1", NOW, 200)
+    run(app)  # step two sent, next_step is 2
+    shorter = app_from_settings(
+        make_settings(db_url, campaign={"steps": [s.model_dump() for s in app.settings.campaign.steps[:2]]})
+    )
+    report = plan_pass(shorter, NOW + timedelta(days=200))
+    assert [d.verdict for d in report.decisions] == [Verdict.LADDER_EXHAUSTED]
+    mailer = run(shorter, NOW + timedelta(days=200))
+    assert mailer.sent == []
+    app.db.dispose()
+    shorter.db.dispose()
 
 
 def test_bad_payers_are_excluded_by_default(app: App) -> None:

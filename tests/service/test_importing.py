@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import tracemalloc
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import erase
 from reactivator.service.importing import ImportKind, import_file
 from tests.conftest import NOW, make_settings
+
+LATER = NOW + timedelta(minutes=5)  # a second import runs at another moment
 from tests.helpers import customer_row
 
 
@@ -71,7 +74,7 @@ def test_reimporting_the_same_file_changes_nothing(app: App, tmp_path: Path) -> 
     path = customers_file(tmp_path)
     import_file(app, ImportKind.CUSTOMERS, path, NOW)
     before = customer_row(app, "c1")
-    again = import_file(app, ImportKind.CUSTOMERS, path, NOW)
+    again = import_file(app, ImportKind.CUSTOMERS, path, LATER)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     assert customer_row(app, "c1") == before
 
@@ -80,7 +83,7 @@ def test_an_import_never_resubscribes_someone_who_opted_out(app: App, tmp_path: 
     path = write_csv(tmp_path / "a.csv", CUSTOMER_HEADER, [["c1", "a@example.com", "A", "", "", "", "true"]])
     import_file(app, ImportKind.CUSTOMERS, path, NOW)
     path = write_csv(tmp_path / "b.csv", CUSTOMER_HEADER, [["c1", "a@example.com", "A", "", "", "", "false"]])
-    import_file(app, ImportKind.CUSTOMERS, path, NOW)
+    import_file(app, ImportKind.CUSTOMERS, path, LATER)
     assert customer_row(app, "c1")["subscription"] == "unsubscribed"
 
 
@@ -88,7 +91,7 @@ def test_erased_customers_are_not_brought_back_by_an_import(app: App, tmp_path: 
     path = write_csv(tmp_path / "a.csv", CUSTOMER_HEADER, [["c1", "a@example.com", "A", "", "", "", ""]])
     import_file(app, ImportKind.CUSTOMERS, path, NOW)
     erase(app, "c1", NOW)
-    summary = import_file(app, ImportKind.CUSTOMERS, path, NOW)
+    summary = import_file(app, ImportKind.CUSTOMERS, path, LATER)
     assert summary.rejected == 1
     assert "erased" in summary.first_rejects[0].reason
     row = customer_row(app, "c1")
@@ -152,7 +155,7 @@ def test_orders_keep_the_customers_last_purchase_and_value_current(app: App, tmp
     assert row["first_purchase_at"].isoformat() == "2025-01-10T07:00:00+00:00"
     assert row["annual_value_cents"] == 15000  # one year of relationship
 
-    again = import_file(app, ImportKind.ORDERS, path, NOW)
+    again = import_file(app, ImportKind.ORDERS, path, LATER)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 2)
     assert customer_row(app, "c1")["orders_count"] == 2
 
@@ -162,7 +165,7 @@ def test_a_corrected_order_updates_the_aggregates(app: App, tmp_path: Path) -> N
     first = write_csv(tmp_path / "o.csv", ORDER_HEADER, [["o1", "c1", "2026-01-10T10:00:00Z", "10", "", ""]])
     import_file(app, ImportKind.ORDERS, first, NOW)
     fixed = write_csv(tmp_path / "o2.csv", ORDER_HEADER, [["o1", "c1", "2026-02-10T10:00:00Z", "12", "", ""]])
-    summary = import_file(app, ImportKind.ORDERS, fixed, NOW)
+    summary = import_file(app, ImportKind.ORDERS, fixed, LATER)
     assert summary.updated == 1
     row = customer_row(app, "c1")
     assert row["revenue_cents"] == 1200
@@ -205,3 +208,49 @@ def test_memory_does_not_grow_with_the_file(sqlite_url: str, tmp_path: Path) -> 
 
     small, large = peak_for(2_000, "s"), peak_for(12_000, "l")
     assert large < small * 2  # six times the rows, not six times the memory
+
+
+def test_a_duplicate_order_id_batches_apart_is_rejected_not_merged(db_url: str, tmp_path: Path) -> None:
+    app = app_from_settings(make_settings(db_url, imports={"batch_size": 2}))
+    import_file(app, ImportKind.CUSTOMERS, customers_file(tmp_path), NOW)
+    path = write_csv(
+        tmp_path / "orders.csv",
+        ORDER_HEADER,
+        [
+            ["o1", "c1", "2026-01-10T10:00:00Z", "10", "", ""],
+            ["o2", "c1", "2026-01-11T10:00:00Z", "10", "", ""],
+            ["o3", "c1", "2026-01-12T10:00:00Z", "10", "", ""],
+            ["o1", "c1", "2026-01-13T10:00:00Z", "99", "", ""],
+        ],
+    )
+    summary = import_file(app, ImportKind.ORDERS, path, LATER)
+    assert (summary.inserted, summary.rejected) == (3, 1)
+    assert summary.first_rejects[0].line == 5 and "earlier in this file" in summary.first_rejects[0].reason
+    assert customer_row(app, "c1")["revenue_cents"] == 3000
+    app.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"placed_at": "0001-01-01T00:00:00+05:00"}, "bad date"),
+        ({"placed_at": "2099-01-04T00:00:00Z"}, "in the future"),
+        ({"placed_at": "2999-01-04T00:00:00Z"}, "out of range"),
+        ({"amount": "1.005"}, "more than two decimals"),
+        ({"amount": "1_000"}, "not a number"),
+        ({"amount": True}, "not a number"),
+        ({"customer_id": {"nested": [1]}}, "must be text"),
+        ({"id": 1.5}, "must be text"),
+    ],
+)
+def test_odd_values_in_json_lines_are_rejected_with_a_reason(
+    sqlite_url: str, tmp_path: Path, fields: dict[str, object], reason: str
+) -> None:
+    app = app_from_settings(make_settings(sqlite_url))
+    import_file(app, ImportKind.CUSTOMERS, customers_file(tmp_path), NOW)
+    row = {"id": "o1", "customer_id": "c1", "placed_at": "2026-01-10T10:00:00Z", "amount": "10"} | fields
+    path = tmp_path / "orders.jsonl"
+    path.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    summary = import_file(app, ImportKind.ORDERS, path, LATER)
+    assert summary.rejected == 1, summary
+    assert reason in summary.first_rejects[0].reason

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:37:33.537748
+Create Date: 2026-11-23 11:59:56.186946
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def upgrade() -> None:
     with op.batch_alter_table("letters", schema=None) as batch_op:
         batch_op.create_index("ix_letters_customer_id_queued_at", ["customer_id", "queued_at"], unique=False)
         batch_op.create_index("ix_letters_due", ["status", "send_after"], unique=False)
+        batch_op.create_index("ix_letters_queued_at", ["queued_at"], unique=False)
 
     op.create_table(
         "orders",
@@ -178,6 +179,7 @@ def downgrade() -> None:
 
     op.drop_table("orders")
     with op.batch_alter_table("letters", schema=None) as batch_op:
+        batch_op.drop_index("ix_letters_queued_at")
         batch_op.drop_index("ix_letters_due")
         batch_op.drop_index("ix_letters_customer_id_queued_at")
 
