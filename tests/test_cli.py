@@ -141,3 +141,14 @@ def test_demo_builds_a_shop_runs_the_campaign_and_writes_the_letters(tmp_path: P
     assert message["To"]
     assert message["Subject"]
     assert (tmp_path / "reactivator-demo.db").exists()
+
+
+def test_markup_like_text_in_customer_data_is_printed_as_is(tmp_path: Path, shop: dict[str, str]) -> None:
+    cli("db", "upgrade", cwd=tmp_path, env=shop)
+    (tmp_path / "odd.csv").write_text("id,email\n[/]odd,odd@example.com\nbad[/],x\n", encoding="utf-8")
+    result = cli("import", "customers", "odd.csv", cwd=tmp_path, env=shop)
+    assert result.returncode == 0, result.stderr
+    assert "invalid email 'x'" in result.stdout
+    shown = cli("customer", "[/]odd", cwd=tmp_path, env=shop)
+    assert shown.returncode == 0, shown.stderr
+    assert "[/]odd" in shown.stdout

@@ -267,3 +267,23 @@ def test_bad_value_inside_a_step_does_not_suggest_an_unusable_environment_variab
     with pytest.raises(ConfigError) as exc:
         load_settings(path)
     assert "REACTIVATOR_CAMPAIGN__STEPS__FROM_DAYS" not in problems_of(exc)
+
+
+def test_a_sender_address_with_a_display_name_is_refused_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REACTIVATOR_SENDER__FROM_EMAIL", "Shop <hello@shop.example.com>")
+    with pytest.raises(ConfigError, match=r"sender\.from_email"):
+        load_settings()
+
+
+def test_a_database_password_is_never_echoed_in_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REACTIVATOR_DATABASE__URL", "mysql://app:s3cretPW@db/shop")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert "s3cretPW" not in str(exc.value)
+    assert "mysql://app:***@db/shop" in str(exc.value)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from reactivator.cli import views
@@ -74,10 +75,10 @@ def _guard(fn: Callable[[], T]) -> T:
     try:
         return fn()
     except ConfigError as exc:
-        views.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        views.err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except ReactivatorError as exc:
-        views.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        views.err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -107,10 +108,10 @@ def db_status() -> None:
     _guard(body)
 
 
-def _import(kind: ImportKind, path: Path, now_raw: str | None, as_json: bool) -> None:
+def _import(kind: ImportKind, path: Path, as_json: bool) -> None:
     def body() -> None:
         app = _app()
-        now = _now(now_raw)
+        now = datetime.now(UTC)  # each import is its own moment: re-imports are told apart by it
         size = path.stat().st_size if path.is_file() else 0
         show_bar = not as_json and size > 5_000_000 and views.err.is_terminal
         if show_bar:
@@ -131,23 +132,21 @@ def _import(kind: ImportKind, path: Path, now_raw: str | None, as_json: bool) ->
 @import_cli.command("customers")
 def import_customers(
     file: Annotated[Path, typer.Argument(help="customers.csv or customers.jsonl")],
-    now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import customers: id, email required; first_name, last_name, locale, timezone, account_manager,
     tags (';'-separated), unsubscribed optional. Re-importing a file changes nothing."""
-    _import(ImportKind.CUSTOMERS, file, now, as_json)
+    _import(ImportKind.CUSTOMERS, file, as_json)
 
 
 @import_cli.command("orders")
 def import_orders(
     file: Annotated[Path, typer.Argument(help="orders.csv or orders.jsonl")],
-    now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import orders: id, customer_id, placed_at (ISO 8601), amount required;
     currency, coupon_code optional."""
-    _import(ImportKind.ORDERS, file, now, as_json)
+    _import(ImportKind.ORDERS, file, as_json)
 
 
 @cli.command()
@@ -173,10 +172,12 @@ def purchase(
             raise InputError(str(exc)) from None
         result = customer_ops.purchase(app, customer_id, cents, placed, current, coupon, order_id)
         verb = "Recorded" if result.stored else "Already had"
-        views.out.print(f"{verb} order {result.order_id} for customer {customer_id}.")
+        views.out.print(f"{verb} order {escape(result.order_id)} for customer {escape(customer_id)}.")
         if result.returned is not None:
             step = result.returned.step_key or "before any letter"
-            views.out.print(f"[bold green]Customer {customer_id} has returned[/] (credited to: {step}).")
+            views.out.print(
+                f"[bold green]Customer {escape(customer_id)} has returned[/] (credited to: {step})."
+            )
 
     _guard(body)
 
@@ -187,7 +188,9 @@ def unsubscribe(email: Annotated[str, typer.Argument(help="Email address (or cus
 
     def body() -> None:
         changed = customer_ops.unsubscribe(_app(), email, datetime.now(UTC))
-        views.out.print(f"{email} is unsubscribed." if changed else f"{email} was already not mailed.")
+        views.out.print(
+            f"{escape(email)} is unsubscribed." if changed else f"{escape(email)} was already not mailed."
+        )
 
     _guard(body)
 
@@ -201,7 +204,7 @@ def erase(
     if not yes and not typer.confirm(f"Erase the personal data of {customer_id}? This cannot be undone"):
         raise typer.Exit(1)
     _guard(lambda: customer_ops.erase(_app(), customer_id, datetime.now(UTC)))
-    views.out.print(f"Erased {customer_id}.")
+    views.out.print(f"Erased {escape(customer_id)}.")
 
 
 @cli.command()
@@ -221,7 +224,9 @@ def customer(
             return
         c = view.customer
         style = "bold green" if view.status == "returned" else "bold"
-        views.out.print(f"[bold]{c.external_id}[/] {c.email or '(erased)'}: [{style}]{view.status}[/]")
+        views.out.print(
+            f"[bold]{escape(c.external_id)}[/] {escape(c.email or '(erased)')}: [{style}]{view.status}[/]"
+        )
         views.out.print(
             f"orders {c.orders_count}, revenue {c.revenue_cents / 100:,.2f}, last purchase "
             f"{c.last_purchase_at:%Y-%m-%d}"
@@ -229,7 +234,9 @@ def customer(
             else "no purchases"
         )
         for e in view.enrollments:
-            views.out.print(f"  {e['kind']} {e['status']} from {e['enrolled_at']}: {e['end_reason'] or ''}")
+            views.out.print(
+                f"  {e['kind']} {e['status']} from {e['enrolled_at']}: {e['end_reason'] or ''}", markup=False
+            )
 
     _guard(body)
 

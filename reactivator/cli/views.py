@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from reactivator.core.model import DUE_VERDICTS, VERDICT_EXPLANATIONS, Verdict
 from reactivator.core.records import PlannedCustomer
@@ -57,19 +59,20 @@ def print_json(value: Any) -> None:
 
 def import_summary(s: ImportSummary) -> None:
     out.print(
-        f"[bold]{s.kind.value}[/] from {s.path}: {s.rows:,} rows, [green]{s.inserted:,} new[/], "
+        f"[bold]{s.kind.value}[/] from {escape(str(s.path))}: {s.rows:,} rows, [green]{s.inserted:,} new[/], "
         f"{s.updated:,} updated, {s.unchanged:,} unchanged, "
         + (f"[red]{s.rejected:,} rejected[/]" if s.rejected else "0 rejected")
     )
     for r in s.first_rejects:
-        out.print(f"  line {r.line}: {r.reason}", highlight=False)
+        out.print(f"  line {r.line}: {r.reason}", highlight=False, markup=False)
     if s.rejected > len(s.first_rejects):
         out.print(f"  ... and {s.rejected - len(s.first_rejects):,} more")
     if s.rejects_path:
-        out.print(f"Rejected rows with their reasons are in [bold]{s.rejects_path}[/]")
+        out.print(f"Rejected rows with their reasons are in [bold]{escape(str(s.rejects_path))}[/]")
     for back in s.returned:
         out.print(
-            f"[bold green]returned[/]: customer {back.customer_external_id} (order {back.order_external_id})"
+            f"[bold green]returned[/]: customer {escape(back.customer_external_id)} "
+            f"(order {escape(back.order_external_id)})"
         )
 
 
@@ -130,6 +133,7 @@ def pass_report(report: PassReport, sent: SendReport | None) -> None:
         out.print(
             f"Sent {sent.sent:,}, deferred {sent.deferred:,} (quiet hours or temporary errors), "
             f"cancelled {sent.cancelled:,}, failed {sent.failed:,}."
+            + (f" [red]{sent.lease_lost:,} finished after their lease ran out[/]." if sent.lease_lost else "")
         )
 
 
@@ -139,7 +143,7 @@ def trace_table(rows: list[tuple[PlannedCustomer, str | None]], total_shown_limi
         table.add_column(col)
     for r, step in rows:
         table.add_row(
-            r.external_id,
+            Text(r.external_id),
             f"{r.last_purchase_at:%Y-%m-%d}",
             r.value_class.value,
             r.verdict.value,

@@ -185,3 +185,8 @@ def test_min_gap_and_frequency_cap_space_the_letters(app: App) -> None:
     run(app, NOW + timedelta(days=14))
     keys = [x["step_key"] for x in letters_of(app, "c1")]
     assert keys == ["we-miss-you", "did-we-say-something-wrong"]
+
+
+def test_a_tag_that_only_looks_like_an_excluded_one_is_not_excluded(app: App) -> None:
+    dormant_customer(app, "x", NOW, 100, tags=frozenset({"badxpayer"}))  # '_' is a LIKE wildcard
+    assert [d.verdict for d in plan_pass(app, NOW).decisions] == [Verdict.SEND]

@@ -15,9 +15,9 @@ from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import erase
 from reactivator.service.importing import ImportKind, import_file
 from tests.conftest import NOW, make_settings
+from tests.helpers import customer_row
 
 LATER = NOW + timedelta(minutes=5)  # a second import runs at another moment
-from tests.helpers import customer_row
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -225,7 +225,8 @@ def test_a_duplicate_order_id_batches_apart_is_rejected_not_merged(db_url: str, 
     )
     summary = import_file(app, ImportKind.ORDERS, path, LATER)
     assert (summary.inserted, summary.rejected) == (3, 1)
-    assert summary.first_rejects[0].line == 5 and "earlier in this file" in summary.first_rejects[0].reason
+    assert summary.first_rejects[0].line == 5
+    assert "earlier in this file" in summary.first_rejects[0].reason
     assert customer_row(app, "c1")["revenue_cents"] == 3000
     app.db.dispose()
 

@@ -91,3 +91,17 @@ def test_a_returned_customer_is_shown_as_returned(app: App) -> None:
     view = show(app, "r", NOW + timedelta(days=2))
     assert view.status == "returned"
     assert view.enrollments[0]["status"] == "returned"
+
+
+def test_a_customer_who_returns_twice_is_not_credited_twice_for_the_same_orders(app: App) -> None:
+    dormant_customer(app, "twice", NOW, 100)
+    enroll_and_queue(app, NOW)
+    asyncio.run(send_due(app, MemoryMailer(), NOW))
+    buy(app, "twice", NOW + timedelta(days=1), amount_cents=1000)  # back from the ladder
+    later = NOW + timedelta(days=200)
+    enroll_and_queue(app, later)  # lost twice: the apology
+    asyncio.run(send_due(app, MemoryMailer(), later))
+    buy(app, "twice", later + timedelta(days=1), amount_cents=5000)  # back again
+    report = campaign_report(app)
+    assert report.returned == 2
+    assert report.revenue_since_return_cents == 6000
