@@ -40,6 +40,7 @@ from reactivator.core.plan import PassParameters
 from reactivator.core.records import PlannedCustomer
 from reactivator.core.value import ClassCutoffs, rank_positions
 from reactivator.db.tables import customers, enrollments, letters
+from reactivator.db.types import contains_text
 
 
 def class_cutoffs(conn: Connection, a_share: float, b_share: float) -> ClassCutoffs:
@@ -213,8 +214,8 @@ class PlanQuery:
 
 
 def _has_any_tag(tags: frozenset[str]) -> ColumnElement[bool]:
-    # autoescape: '_' in a tag such as bad_payer must not match any character.
-    return or_(*[customers.c.tags.contains(f";{tag};", autoescape=True) for tag in sorted(tags)])
+    # A substring test, not LIKE: '_' in a tag such as bad_payer must mean itself.
+    return or_(*[contains_text(customers.c.tags, f";{tag};") for tag in sorted(tags)])
 
 
 def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator[PlannedCustomer]:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, case, func, literal, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.value import ClassCutoffs
@@ -24,27 +24,24 @@ class TierRow:
 
 
 def dormant_tiers(conn: Connection, cutoffs: tuple[datetime, ...], classes: ClassCutoffs) -> list[TierRow]:
-    """Customers per tier (tier i: dormant since cutoffs[i], before the next), one index scan."""
+    """Customers per tier (tier i: dormant since cutoffs[i], before the next).
+
+    One range scan of the dormancy index per tier: no table access, no grouping.
+    """
     lp = customers.c.last_purchase_at
     value = customers.c.annual_value_cents
-    tier = case(*[(lp <= cutoffs[i], literal(i)) for i in reversed(range(len(cutoffs)))]).label("tier")
-    query = (
-        select(
-            tier,
+    rows = []
+    for i, upper in enumerate(cutoffs):
+        where = [lp <= upper] + ([lp > cutoffs[i + 1]] if i + 1 < len(cutoffs) else [])
+        query = select(
             func.count(),
             func.sum(case((customers.c.subscription == Subscription.SUBSCRIBED.value, 1), else_=0)),
             func.sum(value),
             func.sum(case((value >= classes.a_min, 1), else_=0)),
             func.sum(case((and_(value >= classes.b_min, value < classes.a_min), 1), else_=0)),
-        )
-        .where(lp <= cutoffs[0])
-        .group_by(tier)
-    )
-    found = {int(r[0]): r for r in conn.execute(query)}
-    rows = []
-    for i in range(len(cutoffs)):
-        r = found.get(i)
-        rows.append(TierRow(i, *(int(x or 0) for x in r[1:])) if r is not None else TierRow(i, 0, 0, 0, 0, 0))
+        ).where(*where)
+        counts = conn.execute(query).one()
+        rows.append(TierRow(i, *(int(x or 0) for x in counts)))
     return rows
 
 

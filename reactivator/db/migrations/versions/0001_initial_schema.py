@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 11:59:56.186946
+Create Date: 2026-11-23 12:08:41.574418
 """
 
 from __future__ import annotations
@@ -54,7 +54,27 @@ def upgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index("ix_customers_annual_value_cents", ["annual_value_cents"], unique=False)
         batch_op.create_index(
-            "ix_customers_dormancy", ["last_purchase_at", "annual_value_cents", "subscription"], unique=False
+            "ix_customers_dormancy",
+            [
+                "last_purchase_at",
+                "annual_value_cents",
+                "subscription",
+                "ladder_state",
+                "orders_count",
+                "revenue_cents",
+                "last_letter_at",
+                "ladder_enrolled_at",
+                "timezone",
+                "tags",
+            ],
+            unique=False,
+        )
+        batch_op.create_index(
+            "ix_customers_returned_at",
+            ["returned_at"],
+            unique=False,
+            sqlite_where=sa.text("returned_at IS NOT NULL"),
+            postgresql_where=sa.text("returned_at IS NOT NULL"),
         )
 
     op.create_table(
@@ -196,6 +216,11 @@ def downgrade() -> None:
 
     op.drop_table("enrollments")
     with op.batch_alter_table("customers", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_customers_returned_at",
+            sqlite_where=sa.text("returned_at IS NOT NULL"),
+            postgresql_where=sa.text("returned_at IS NOT NULL"),
+        )
         batch_op.drop_index("ix_customers_dormancy")
         batch_op.drop_index("ix_customers_annual_value_cents")
 
