@@ -86,6 +86,27 @@ def _contains_postgresql(element: contains_text, compiler: Any, **kw: Any) -> st
     return f"(strpos({compiler.process(element.clauses, **kw)}) > 0)"
 
 
+class unindexed(GenericFunction[Any]):
+    """The column's value, but a hint to SQLite's planner not to pick its index.
+
+    SQLite's unary '+' keeps the value and hides the index; other backends get
+    the bare column.
+    """
+
+    name = "unindexed"
+    inherit_cache = True
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(unindexed)
+def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
 def to_naive_utc(value: datetime) -> datetime:
     """The stored form of an aware datetime, for raw comparisons in hand-built SQL."""
     return value.astimezone(UTC).replace(tzinfo=None)
