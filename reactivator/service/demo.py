@@ -123,14 +123,14 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
     report: PassReport | None = None
     sent = SendReport()
     for days_ago in PHASES_DAYS_AGO:
-        sent = SendReport()
-        # Three passes eight hours apart, so every time zone is awake for one of them.
-        for hours_before in (16, 8, 0):
-            at = now - timedelta(days=days_ago, hours=hours_before)
-            pending = _feed_orders(app, pending, at)
-            report = enroll_and_queue(app, at)
-            _add(sent, asyncio.run(send_due(app, mailer, at)))
+        at = now - timedelta(days=days_ago)
+        pending = _feed_orders(app, pending, at)
+        report = enroll_and_queue(app, at)
+        sent = asyncio.run(send_due(app, mailer, at))
         if days_ago:
+            # Half a day later every time zone has had its morning: the letters held
+            # for quiet hours go out then, as a daemon would send them.
+            _add(sent, asyncio.run(send_due(app, mailer, at + timedelta(hours=12))))
             pending = sorted(pending + _coupon_returns(app, rng, at), key=lambda o: o.placed_at)
             mailer.sent.clear()  # the letters written out are those of the pass now
     assert report is not None
@@ -158,7 +158,7 @@ def _feed_orders(app: App, pending: list[OrderRecord], until: datetime) -> list[
 def _coupon_returns(app: App, rng: random.Random, at: datetime) -> list[OrderRecord]:
     """Some people who just got a letter come back with its coupon within a few weeks."""
     with app.db.read() as conn:
-        sent = outbox.coupons_sent_between(conn, at - timedelta(days=1), at)
+        sent = outbox.coupons_sent_between(conn, at, at + timedelta(hours=12))
     orders = []
     for customer, code in sent:
         if rng.random() > 0.12:

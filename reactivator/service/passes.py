@@ -65,7 +65,15 @@ def _decisions(app: App, conn: Connection, plan: PlanQuery) -> list[VerdictCount
         key = step_key(app, kind, index, verdict)
         merged[(verdict, key, bool(enters) and key is not None)] += int(n)
     counts = [VerdictCount(v, key, enters, n) for (v, key, enters), n in merged.items()]
-    return sorted(counts, key=lambda c: (c.verdict is not Verdict.SEND, c.verdict.value, c.step_key or ""))
+    return sorted(
+        counts,
+        key=lambda c: (
+            c.verdict not in DUE_VERDICTS,
+            c.verdict is not Verdict.SEND,
+            c.verdict.value,
+            c.step_key or "",
+        ),
+    )
 
 
 def plan_pass(app: App, now: datetime) -> PassReport:
