@@ -272,7 +272,7 @@ def run(
             return
         report = passes.enroll_and_queue(app, at)
         # Until SMTP delivery is configured, letters go to the in-memory mailer.
-        sent = asyncio.run(send_due(app, MemoryMailer(), at))
+        sent = asyncio.run(send_due(app, MemoryMailer(keep=False), at))
         if as_json:
             views.print_json({"pass": report, "sent": sent})
         else:
