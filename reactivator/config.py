@@ -207,7 +207,7 @@ class CampaignSettings(_Section):
 
 
 class ImportSettings(_Section):
-    batch_size: int = Field(5000, ge=1, le=100_000)
+    batch_size: int = Field(20_000, ge=1, le=200_000)
 
 
 class SendingSettings(_Section):
