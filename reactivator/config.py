@@ -23,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from reactivator.errors import ConfigError
+from reactivator.errors import ConfigError, redact_url
 
 DEFAULT_CONFIG_PATH = Path("config/reactivator.toml")
 SUPPORTED_LOCALES = ("en", "ru")
@@ -302,14 +302,9 @@ def _describe(err: Any) -> str:
         return f"{key}: unknown setting; check the spelling against config/reactivator.toml"
     value = err.get("input")
     if isinstance(value, str) and "://" in value:
-        value = _without_password(value)
+        value = redact_url(value)
     shown = repr(value) if not isinstance(value, dict) else "(a table)"
     return f"{key} = {shown}: {message} ({_where_to_fix(err['loc'])})"
-
-
-def _without_password(url: str) -> str:
-    """Never echo a password: scheme://user:secret@host becomes scheme://user:***@host."""
-    return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
 
 
 def _where_to_fix(loc: tuple[Any, ...]) -> str:

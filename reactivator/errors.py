@@ -15,6 +15,13 @@ edge, so the service layer and the CLI only ever see this tree.
 
 from __future__ import annotations
 
+import re
+
+
+def redact_url(url: str) -> str:
+    """Never echo a password: scheme://user:secret@host becomes scheme://user:***@host."""
+    return re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
+
 
 class ReactivatorError(Exception):
     """Root of every error reactivator raises on purpose."""

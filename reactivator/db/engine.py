@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 
-from reactivator.errors import ConfigError, SchemaMissingError, StorageError
+from reactivator.errors import ConfigError, SchemaMissingError, StorageError, redact_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -25,8 +24,7 @@ class Database:
         try:
             self.engine = _make_engine(url, busy_timeout_seconds)
         except (ArgumentError, ValueError) as exc:
-            shown = re.sub(r"(://[^/:@]*:)[^@/]*@", r"\1***@", url)
-            raise ConfigError([f"database.url = {shown!r}: {exc}"]) from None
+            raise ConfigError([f"database.url = {redact_url(url)!r}: {exc}"]) from None
 
     @property
     def safe_url(self) -> str:
