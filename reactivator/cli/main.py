@@ -187,10 +187,13 @@ def unsubscribe(email: Annotated[str, typer.Argument(help="Email address (or cus
     """Unsubscribe a customer: every enrollment ends and no further letter goes out."""
 
     def body() -> None:
-        changed = customer_ops.unsubscribe(_app(), email, datetime.now(UTC))
-        views.out.print(
-            f"{escape(email)} is unsubscribed." if changed else f"{escape(email)} was already not mailed."
-        )
+        outcome = customer_ops.unsubscribe(_app(), email, datetime.now(UTC))
+        messages = {
+            "unsubscribed": "is unsubscribed; every enrollment ended.",
+            "already": "was already not mailed.",
+            "suppressed": "is not a customer yet; the address is suppressed and will come in unsubscribed.",
+        }
+        views.out.print(f"{escape(email)} {messages[outcome]}")
 
     _guard(body)
 

@@ -11,7 +11,8 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.records import CustomerRecord, Rejection, decode_tags, encode_tags
-from reactivator.db.tables import customers, enrollments, letters
+from reactivator.db.passes import insert_for
+from reactivator.db.tables import customers, enrollments, letters, suppressions
 
 _FIELDS = ("email", "email_key", "first_name", "last_name", "locale", "timezone", "account_manager")
 
@@ -39,6 +40,7 @@ def upsert_customers(
     for part in _chunks(ids):
         for row in conn.execute(select(customers).where(customers.c.external_id.in_(part))):
             existing[row.external_id] = row
+    suppressed = suppressed_keys(conn, keys)
     owners: dict[str, str] = {}
     for part in _chunks(keys):
         query = select(customers.c.email_key, customers.c.external_id).where(customers.c.email_key.in_(part))
@@ -84,21 +86,22 @@ def upsert_customers(
         seen_keys[rec.email_key] = line
         values = {name: getattr(rec, name) for name in _FIELDS}
         values["tags"] = encode_tags(rec.tags)
+        opted_out = rec.unsubscribed or rec.email_key in suppressed
         if old is None:
-            subscription = Subscription.UNSUBSCRIBED if rec.unsubscribed else Subscription.SUBSCRIBED
+            subscription = Subscription.UNSUBSCRIBED if opted_out else Subscription.SUBSCRIBED
             inserts.append(
                 values
                 | {
                     "external_id": rec.external_id,
                     "subscription": subscription.value,
-                    "unsubscribed_at": now if rec.unsubscribed else None,
+                    "unsubscribed_at": now if opted_out else None,
                     "created_at": now,
                     "updated_at": now,
                 }
             )
             continue
         # Unsubscribing is sticky: an import can opt someone out, never back in.
-        unsubscribe = rec.unsubscribed and old.subscription == Subscription.SUBSCRIBED.value
+        unsubscribe = opted_out and old.subscription == Subscription.SUBSCRIBED.value
         changed = any(getattr(old, name) != values[name] for name in values) or unsubscribe
         if not changed:
             counts.unchanged += 1
@@ -120,6 +123,8 @@ def upsert_customers(
             .values(unsubscribed_at=bindparam("unsubscribed_at", type_=customers.c.unsubscribed_at.type))
         )
         conn.execute(stmt, updates)
+    suppress(conn, [r["email_key"] for r in inserts if r["unsubscribed_at"] is not None], "unsubscribed", now)
+    suppress(conn, [r["email_key"] for r in updates if r["cid"] in newly_unsubscribed], "unsubscribed", now)
     for cid in newly_unsubscribed:
         end_enrollments(conn, cid, now, EnrollmentStatus.UNSUBSCRIBED, "unsubscribed")
     counts.inserted += len(inserts)
@@ -206,6 +211,9 @@ def set_subscription(
         .where(customers.c.id == customer_id, customers.c.subscription == Subscription.SUBSCRIBED.value)
         .values(subscription=state.value, unsubscribed_at=now, updated_at=now)
     ).rowcount
+    key = conn.execute(select(customers.c.email_key).where(customers.c.id == customer_id)).scalar()
+    if key:
+        suppress(conn, [key], state.value, now)
     status = (
         EnrollmentStatus.UNSUBSCRIBED if state is Subscription.UNSUBSCRIBED else EnrollmentStatus.CANCELLED
     )
@@ -216,6 +224,8 @@ def set_subscription(
 def erase_customer(conn: Connection, customer_id: int, now: datetime) -> None:
     """Forget a person's personal data but keep the anonymous order history for reports."""
     row = conn.execute(select(customers.c.email_key).where(customers.c.id == customer_id)).one()
+    if row.email_key and not row.email_key.startswith("erased:"):
+        suppress(conn, [row.email_key], Subscription.ERASED.value, now)
     tombstone = "erased:" + hashlib.sha256((row.email_key or str(customer_id)).encode()).hexdigest()[:32]
     conn.execute(
         update(customers)
@@ -255,3 +265,24 @@ def enrollment_history(conn: Connection, customer_id: int) -> list[dict[str, obj
         }
         for r in rows
     ]
+
+
+def email_hash(email_key: str) -> str:
+    return hashlib.sha256(email_key.encode()).hexdigest()
+
+
+def suppress(conn: Connection, email_keys: list[str], reason: str, now: datetime) -> None:
+    """Never mail these addresses again, whoever they come back as."""
+    rows = [{"email_hash": email_hash(k), "reason": reason, "created_at": now} for k in set(email_keys)]
+    if rows:
+        conn.execute(insert_for(conn)(suppressions).on_conflict_do_nothing(), rows)
+
+
+def suppressed_keys(conn: Connection, email_keys: list[str]) -> set[str]:
+    """The subset of `email_keys` that is on the suppression list."""
+    by_hash = {email_hash(k): k for k in email_keys}
+    found: set[str] = set()
+    for part in _chunks(list(by_hash)):
+        query = select(suppressions.c.email_hash).where(suppressions.c.email_hash.in_(part))
+        found.update(by_hash[h] for h in conn.execute(query).scalars())
+    return found

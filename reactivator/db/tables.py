@@ -141,6 +141,17 @@ letters = Table(
     Index("ix_letters_queued_at", "queued_at"),
 )
 
+# Addresses that must never be mailed again (unsubscribed, bounced, erased),
+# kept as hashes so that the list itself holds no address. An import of a
+# suppressed address, under any customer id, comes in unsubscribed.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("email_hash", String(64), primary_key=True),
+    Column("reason", String(32), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
 orders = Table(
     "orders",
     metadata,

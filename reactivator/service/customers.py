@@ -6,6 +6,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from email_validator import EmailNotValidError, validate_email
+
 from reactivator.core.coupons import normalise_coupon
 from reactivator.core.model import Subscription
 from reactivator.core.records import OrderRecord
@@ -52,13 +54,23 @@ def purchase(
     return PurchaseResult(record.external_id, stored, returned[0] if returned else None)
 
 
-def unsubscribe(app: App, ref: str, now: datetime) -> bool:
-    """Opt a customer out and end every enrollment at once; False if already out."""
+def unsubscribe(app: App, ref: str, now: datetime) -> str:
+    """Opt a customer out and end every enrollment at once.
+
+    Returns "unsubscribed", "already" (they were out), or "suppressed" (no such
+    customer yet: the address is remembered and will be imported unsubscribed).
+    """
     with app.db.write() as conn:
         customer = repo.find_customer(conn, ref)
         if customer is None:
-            raise UnknownCustomerError(ref)
-        return repo.set_subscription(conn, customer.id, Subscription.UNSUBSCRIBED, now, "unsubscribed")
+            try:
+                key = validate_email(ref.strip(), check_deliverability=False).normalized.lower()
+            except EmailNotValidError:
+                raise UnknownCustomerError(ref) from None
+            repo.suppress(conn, [key], Subscription.UNSUBSCRIBED.value, now)
+            return "suppressed"
+        changed = repo.set_subscription(conn, customer.id, Subscription.UNSUBSCRIBED, now, "unsubscribed")
+        return "unsubscribed" if changed else "already"
 
 
 def erase(app: App, ref: str, now: datetime) -> None:

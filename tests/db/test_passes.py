@@ -124,7 +124,7 @@ def test_returned_customer_who_lapses_again_gets_only_the_apology_then_nothing(a
 def test_unsubscribe_ends_every_enrollment_at_once(app: App) -> None:
     dormant_customer(app, "c1", NOW, 100, timezone="Asia/Tokyo")
     enroll_and_queue(app, NOW - timedelta(hours=6))
-    assert unsubscribe(app, "c1@example.com", NOW)
+    assert unsubscribe(app, "c1@example.com", NOW) == "unsubscribed"
     assert [e["status"] for e in enrollments_of(app, "c1")] == ["unsubscribed"]
     assert [letter["status"] for letter in letters_of(app, "c1")] == ["cancelled"]
     mailer = run(app, NOW + timedelta(days=200))

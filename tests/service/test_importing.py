@@ -255,3 +255,21 @@ def test_odd_values_in_json_lines_are_rejected_with_a_reason(
     summary = import_file(app, ImportKind.ORDERS, path, LATER)
     assert summary.rejected == 1, summary
     assert reason in summary.first_rejects[0].reason
+
+
+def test_an_address_that_opted_out_stays_out_under_a_new_customer_id(app: App, tmp_path: Path) -> None:
+    from reactivator.service.customers import unsubscribe
+
+    assert unsubscribe(app, "Later@Example.com", NOW) == "suppressed"  # not a customer yet
+    path = write_csv(
+        tmp_path / "c.csv",
+        CUSTOMER_HEADER,
+        [["n1", "later@example.com", "L", "", "", "", ""], ["n2", "a@example.com", "A", "", "", "", ""]],
+    )
+    import_file(app, ImportKind.CUSTOMERS, path, NOW)
+    assert customer_row(app, "n1")["subscription"] == "unsubscribed"
+    assert unsubscribe(app, "n2", NOW) == "unsubscribed"
+    erase(app, "n2", NOW)
+    again = write_csv(tmp_path / "c2.csv", CUSTOMER_HEADER, [["n3", "a@example.com", "A", "", "", "", ""]])
+    import_file(app, ImportKind.CUSTOMERS, again, LATER)
+    assert customer_row(app, "n3")["subscription"] == "unsubscribed"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 12:08:41.574418
+Create Date: 2026-11-23 12:29:11.141411
 """
 
 from __future__ import annotations
@@ -77,6 +77,13 @@ def upgrade() -> None:
             postgresql_where=sa.text("returned_at IS NOT NULL"),
         )
 
+    op.create_table(
+        "suppressions",
+        sa.Column("email_hash", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("created_at", reactivator.db.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("email_hash", name=op.f("pk_suppressions")),
+    )
     op.create_table(
         "enrollments",
         sa.Column(
@@ -215,6 +222,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_enrollments_customer_id")
 
     op.drop_table("enrollments")
+    op.drop_table("suppressions")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_customers_returned_at",
