@@ -245,11 +245,17 @@ def customer(
 
 
 @cli.command()
-def segments(now: NowOption = None, as_json: JsonOption = False) -> None:
+def segments(
+    now: NowOption = None,
+    as_json: JsonOption = False,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="Also how many can be mailed and the A/B/C value classes.")
+    ] = False,
+) -> None:
     """Dormant customers per tier and the money at stake (their lifetime value)."""
 
     def body() -> None:
-        report = reporting.segments(_app(), _now(now))
+        report = reporting.segments(_app(), _now(now), detail=detail)
         if as_json:
             views.print_json(report)
         else:

@@ -77,27 +77,20 @@ def import_summary(s: ImportSummary) -> None:
 
 
 def segments(report: SegmentReport) -> None:
+    detail = report.classes is not None
     table = Table(title=f"Dormant customers on {report.now:%Y-%m-%d}")
-    for col in ("tier", "customers", "reachable", "A", "B", "C", f"money at stake ({report.currency})"):
+    columns = ["tier", "customers"] + (["reachable", "A", "B", "C"] if detail else [])
+    for col in [*columns, f"money at stake ({report.currency})"]:
         table.add_column(col, justify="left" if col == "tier" else "right")
     for t in report.tiers:
-        table.add_row(
-            t.label,
-            f"{t.customers:,}",
-            f"{t.reachable:,}",
-            f"{t.class_a:,}",
-            f"{t.class_b:,}",
-            f"{t.class_c:,}",
-            f"{t.money_at_stake_cents / 100:,.2f}",
-        )
+        extra = [f"{v or 0:,}" for v in (t.reachable, t.class_a, t.class_b, t.class_c)] if detail else []
+        table.add_row(t.label, f"{t.customers:,}", *extra, f"{t.money_at_stake_cents / 100:,.2f}")
     total = sum(t.customers for t in report.tiers)
+    blanks = [""] * 4 if detail else []
     table.add_row(
         "[bold]all dormant[/]",
         f"[bold]{total:,}[/]",
-        "",
-        "",
-        "",
-        "",
+        *blanks,
         f"[bold]{report.total_at_stake_cents / 100:,.2f}[/]",
     )
     out.print(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, or_, select
 
@@ -18,30 +19,34 @@ from reactivator.db.types import unindexed
 class TierRow:
     tier_index: int
     customers: int
-    reachable: int
     annual_value_cents: int
-    class_a: int
-    class_b: int
+    reachable: int | None = None  # the detail columns, only when asked for
+    class_a: int | None = None
+    class_b: int | None = None
 
 
-def dormant_tiers(conn: Connection, cutoffs: tuple[datetime, ...], classes: ClassCutoffs) -> list[TierRow]:
+def dormant_tiers(
+    conn: Connection, cutoffs: tuple[datetime, ...], classes: ClassCutoffs | None = None
+) -> list[TierRow]:
     """Customers per tier (tier i: dormant since cutoffs[i], before the next).
 
     One range scan of the dormancy index per tier: no table access, no grouping.
+    With `classes`, also how many can be mailed and the A/B split (slower: more
+    of each index entry is read).
     """
     lp = customers.c.last_purchase_at
     value = customers.c.annual_value_cents
     rows = []
     for i, upper in enumerate(cutoffs):
         where = [lp <= upper] + ([lp > cutoffs[i + 1]] if i + 1 < len(cutoffs) else [])
-        query = select(
-            func.count(),
-            func.sum(case((customers.c.subscription == Subscription.SUBSCRIBED.value, 1), else_=0)),
-            func.sum(value),
-            func.sum(case((value >= classes.a_min, 1), else_=0)),
-            func.sum(case((and_(value >= classes.b_min, value < classes.a_min), 1), else_=0)),
-        ).where(*where)
-        counts = conn.execute(query).one()
+        columns: list[Any] = [func.count(), func.sum(value)]
+        if classes is not None:
+            columns += [
+                func.sum(case((customers.c.subscription == Subscription.SUBSCRIBED.value, 1), else_=0)),
+                func.sum(case((value >= classes.a_min, 1), else_=0)),
+                func.sum(case((and_(value >= classes.b_min, value < classes.a_min), 1), else_=0)),
+            ]
+        counts = conn.execute(select(*columns).where(*where)).one()
         rows.append(TierRow(i, *(int(x or 0) for x in counts)))
     return rows
 

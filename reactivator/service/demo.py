@@ -135,7 +135,7 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
             mailer.sent.clear()  # the letters written out are those of the pass now
     assert report is not None
     written = _write_letters(mailer.sent, outbox_dir)
-    return DemoResult(segments(app, now), report, sent, campaign_report(app), written)
+    return DemoResult(segments(app, now, detail=True), report, sent, campaign_report(app), written)
 
 
 def _add(total: SendReport, more: SendReport) -> None:

@@ -105,3 +105,17 @@ def test_a_customer_who_returns_twice_is_not_credited_twice_for_the_same_orders(
     report = campaign_report(app)
     assert report.returned == 2
     assert report.revenue_since_return_cents == 6000
+
+
+def test_segment_detail_counts_who_can_be_mailed_and_the_value_classes(app: App) -> None:
+    from reactivator.service.customers import unsubscribe
+
+    for n, days in enumerate((100, 110, 120, 130, 140)):
+        dormant_customer(app, f"d{n}", NOW, days)
+    unsubscribe(app, "d0", NOW)
+    buy(app, "d1", NOW - timedelta(days=300), amount_cents=900_000, order_id="big")  # the most valuable
+    (tier, *_rest) = segments(app, NOW, detail=True).tiers
+    assert (tier.customers, tier.reachable) == (5, 4)
+    assert tier.class_a == 1
+    assert (tier.class_a + tier.class_b + tier.class_c) == 5
+    assert segments(app, NOW).tiers[0].reachable is None  # the lean report reads less
