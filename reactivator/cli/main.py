@@ -298,7 +298,7 @@ def _dry_run(app: App, at: datetime, as_json: bool, limit: int) -> None:
                 line = {
                     "customer": r.external_id,
                     "last_purchase_at": r.last_purchase_at.isoformat(),
-                    "value_class": r.value_class.value,
+                    "value_class": r.value_class.value if r.value_class else None,
                     "decision": r.verdict.value,
                     "step": passes.step_key(app, r.kind, r.step_index, r.verdict),
                     "enters": r.enters,

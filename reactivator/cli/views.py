@@ -138,7 +138,7 @@ def trace_table(rows: list[tuple[PlannedCustomer, str | None]], total_shown_limi
         table.add_row(
             Text(r.external_id),
             f"{r.last_purchase_at:%Y-%m-%d}",
-            r.value_class.value,
+            r.value_class.value if r.value_class else "",
             r.verdict.value,
             step or "",
             VERDICT_EXPLANATIONS[r.verdict],

@@ -23,10 +23,10 @@ class PassParameters:
     min_gap_since: datetime  # a letter after this is too recent
     cap_since: datetime  # letters after this count toward the frequency cap
     quiet_until: dict[str, datetime]  # zones now in quiet hours -> when their quiet ends
-    classes: ClassCutoffs
+    classes: ClassCutoffs | None  # None when no rule needs the value classes
 
 
-def pass_parameters(policy: Policy, now: datetime, classes: ClassCutoffs) -> PassParameters:
+def pass_parameters(policy: Policy, now: datetime, classes: ClassCutoffs | None) -> PassParameters:
     """Thresholds for a pass at `now`; pure, so a dry run and a real run agree."""
 
     cutoffs = tuple(now - timedelta(days=s.from_days) for s in policy.steps)

@@ -91,7 +91,7 @@ class PlannedCustomer:
     customer_id: int
     external_id: str
     last_purchase_at: datetime
-    value_class: ValueClass
+    value_class: ValueClass | None  # None when the pass did not need the classes
     annual_value_cents: int
     verdict: Verdict
     kind: EnrollmentKind | None

@@ -98,10 +98,15 @@ class PlanQuery:
             else_=entry,
         )
         active_cutoff = per_step(e.c.kind, e.c.next_step, list(params.step_cutoffs), params.apology_cutoff)
-        self.value_class = case(
-            (c.c.annual_value_cents >= params.classes.a_min, literal(ValueClass.A.value)),
-            (c.c.annual_value_cents >= params.classes.b_min, literal(ValueClass.B.value)),
-            else_=literal(ValueClass.C.value),
+        classes = params.classes
+        self.value_class: Any = (
+            case(
+                (c.c.annual_value_cents >= classes.a_min, literal(ValueClass.A.value)),
+                (c.c.annual_value_cents >= classes.b_min, literal(ValueClass.B.value)),
+                else_=literal(ValueClass.C.value),
+            )
+            if classes is not None
+            else null()
         )
         self.enters = not_(has_active)
         rules = policy.rules
@@ -132,6 +137,7 @@ class PlanQuery:
         ]
         excluded = sorted(v.value for v in set(ValueClass) - rules.include_classes)
         if excluded:
+            assert classes is not None, "excluding a value class needs the class cutoffs"
             whens.append((self.value_class.in_(excluded), Verdict.EXCLUDED_CLASS.value))
         recent = (
             select(func.count())
@@ -226,7 +232,7 @@ def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator
             customer_id=row.id,
             external_id=row.external_id,
             last_purchase_at=row.last_purchase_at,
-            value_class=ValueClass(row.value_class),
+            value_class=ValueClass(row.value_class) if row.value_class else None,
             annual_value_cents=row.annual_value_cents,
             verdict=Verdict(row.verdict),
             kind=EnrollmentKind(row.kind) if row.step_index is not None else None,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKind, Verdict
+from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKind, ValueClass, Verdict
 from reactivator.core.plan import pass_parameters
 from reactivator.core.records import PlannedCustomer
 from reactivator.db.passes import PassWrites, run_pass
@@ -52,9 +52,11 @@ def step_key(
     return app.policy.step(kind, index).key
 
 
-def _plan(app: App, conn: Connection, now: datetime) -> PlanQuery:
+def _plan(app: App, conn: Connection, now: datetime, *, show_classes: bool = False) -> PlanQuery:
+    """The pass's query; the value classes are worked out only if a rule or the reader needs them."""
     value = app.settings.value
-    classes = class_cutoffs(conn, value.a_share, value.b_share)
+    needed = show_classes or app.policy.rules.include_classes != frozenset(ValueClass)
+    classes = class_cutoffs(conn, value.a_share, value.b_share) if needed else None
     return PlanQuery(app.policy, pass_parameters(app.policy, now, classes), app.campaign)
 
 
@@ -87,7 +89,7 @@ def plan_pass(app: App, now: datetime) -> PassReport:
 def trace(app: App, now: datetime, limit: int | None = None) -> Iterator[Iterator[PlannedCustomer]]:
     """Stream the per-customer decisions of a pass at `now` (read-only)."""
     with app.db.read() as conn:
-        yield iter_trace(conn, _plan(app, conn, now), limit)
+        yield iter_trace(conn, _plan(app, conn, now, show_classes=True), limit)
 
 
 def enroll_and_queue(app: App, now: datetime) -> PassReport:
