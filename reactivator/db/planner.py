@@ -171,6 +171,21 @@ class PlanQuery:
             (quiet, Verdict.QUIET_HOURS.value),
         ]
         self.verdict = case(*whens, else_=literal(Verdict.SEND.value))
+        # The same decision as a small integer, for counting: grouping on one
+        # integer is much cheaper than on four text columns, row after row.
+        by_name = {name: code for code, name in enumerate(VERDICT_CODES)}
+        self.verdict_code = case(
+            *[
+                (
+                    condition,
+                    case({s: by_name[s] for s in _UNREACHABLE}, value=c.c.subscription)
+                    if isinstance(outcome, ColumnElement)
+                    else literal(by_name[outcome]),
+                )
+                for condition, outcome in whens
+            ],
+            else_=literal(by_name[Verdict.SEND.value]),
+        )
 
     def base(self, *columns: Any) -> Select[Any]:
         c, e = customers, self.active
@@ -198,13 +213,13 @@ class PlanQuery:
         return query.limit(limit) if limit is not None else query
 
     def summary(self) -> Select[Any]:
-        verdict = self.verdict.label("verdict")
-        kind = self.kind.label("kind")
-        step = self.step_index.label("step_index")
-        sub = self.base(verdict, kind, step, self.enters.label("enters")).subquery()
-        return select(sub.c.verdict, sub.c.kind, sub.c.step_index, sub.c.enters, func.count()).group_by(
-            sub.c.verdict, sub.c.kind, sub.c.step_index, sub.c.enters
-        )
+        """(key, customers) per decision; `decode_summary_key` reads the key."""
+        apology = case((self.kind == EnrollmentKind.APOLOGY.value, 1), else_=0)
+        step = func.coalesce(self.step_index, _NO_STEP)
+        key = ((self.verdict_code * 16 + step) * 2 + apology) * 2 + case((self.enters, 1), else_=0)
+        # Materialised first, so the grouping reads plain integers, not the CASE.
+        keys = self.base(key.label("k")).cte("decision_keys").prefix_with("MATERIALIZED")
+        return select(keys.c.k, func.count()).group_by(keys.c.k)
 
     def due(self) -> Select[Any]:
         """Customers for whom a letter is due now, with what enrollments and letters need."""
@@ -217,6 +232,20 @@ class PlanQuery:
             c.c.last_purchase_at,
             self.send_after.label("send_after"),
         ).where(self.verdict.in_(sorted(v.value for v in DUE_VERDICTS)))
+
+
+VERDICT_CODES = tuple(v.value for v in Verdict)
+_UNREACHABLE = (Subscription.UNSUBSCRIBED.value, Subscription.BOUNCED.value, Subscription.ERASED.value)
+_NO_STEP = 15
+
+
+def decode_summary_key(key: int) -> tuple[Verdict, EnrollmentKind, int | None, bool]:
+    """(verdict, kind, step index, enters) from a key made by `PlanQuery.summary`."""
+    rest, enters = divmod(key, 2)
+    rest, apology = divmod(rest, 2)
+    code, step = divmod(rest, 16)
+    kind = EnrollmentKind.APOLOGY if apology else EnrollmentKind.LADDER
+    return Verdict(VERDICT_CODES[code]), kind, None if step == _NO_STEP else step, bool(enters)
 
 
 def _has_any_tag(tags: frozenset[str]) -> ColumnElement[bool]:

@@ -17,7 +17,7 @@ from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKi
 from reactivator.core.plan import pass_parameters
 from reactivator.core.records import PlannedCustomer
 from reactivator.db.passes import PassWrites, run_pass
-from reactivator.db.planner import PlanQuery, class_cutoffs, iter_trace
+from reactivator.db.planner import PlanQuery, class_cutoffs, decode_summary_key, iter_trace
 from reactivator.service.app import App
 
 
@@ -62,8 +62,8 @@ def _plan(app: App, conn: Connection, now: datetime, *, show_classes: bool = Fal
 
 def _decisions(app: App, conn: Connection, plan: PlanQuery) -> list[VerdictCount]:
     merged: dict[tuple[Verdict, str | None, bool], int] = defaultdict(int)
-    for v, kind, index, enters, n in conn.execute(plan.summary()):
-        verdict = Verdict(v)
+    for key, n in conn.execute(plan.summary()):
+        verdict, kind, index, enters = decode_summary_key(int(key))
         key = step_key(app, kind, index, verdict)
         merged[(verdict, key, bool(enters) and key is not None)] += int(n)
     counts = [VerdictCount(v, key, enters, n) for (v, key, enters), n in merged.items()]
