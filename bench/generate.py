@@ -27,13 +27,57 @@ DEFAULT_SEED = 20261101
 HISTORY_DAYS = 730
 CHUNK = 50_000  # rows per write
 
-FIRST = ["Anna", "Boris", "Clara", "David", "Elena", "Fedor", "Grace", "Hugo", "Irina", "James",
-         "Kira", "Leo", "Maria", "Nikolai", "Olga", "Pavel", "Quinn", "Rosa", "Sergei", "Tanya"]
-LAST = ["Smith", "Ivanov", "Jones", "Petrova", "Brown", "Sokolov", "Miller", "Volkova", "Davis",
-        "Kuznetsov", "Wilson", "Popova", "Moore", "Lebedev", "Taylor", "Novikova"]
+FIRST = [
+    "Anna",
+    "Boris",
+    "Clara",
+    "David",
+    "Elena",
+    "Fedor",
+    "Grace",
+    "Hugo",
+    "Irina",
+    "James",
+    "Kira",
+    "Leo",
+    "Maria",
+    "Nikolai",
+    "Olga",
+    "Pavel",
+    "Quinn",
+    "Rosa",
+    "Sergei",
+    "Tanya",
+]
+LAST = [
+    "Smith",
+    "Ivanov",
+    "Jones",
+    "Petrova",
+    "Brown",
+    "Sokolov",
+    "Miller",
+    "Volkova",
+    "Davis",
+    "Kuznetsov",
+    "Wilson",
+    "Popova",
+    "Moore",
+    "Lebedev",
+    "Taylor",
+    "Novikova",
+]
 # Zone mix: at 12:00 UTC (the default --now) New York, Los Angeles and Tokyo are in quiet hours.
-ZONES = (["UTC"] * 20 + ["Europe/London"] * 15 + ["Europe/Berlin"] * 20 + ["Europe/Moscow"] * 20
-         + ["America/New_York"] * 8 + ["America/Los_Angeles"] * 4 + ["Asia/Tokyo"] * 3 + [""] * 10)
+ZONES = (
+    ["UTC"] * 20
+    + ["Europe/London"] * 15
+    + ["Europe/Berlin"] * 20
+    + ["Europe/Moscow"] * 20
+    + ["America/New_York"] * 8
+    + ["America/Los_Angeles"] * 4
+    + ["Asia/Tokyo"] * 3
+    + [""] * 10
+)
 
 
 def paths(out: Path, customers: int, orders: int, now: str, seed: int) -> tuple[Path, Path, Path]:
@@ -42,8 +86,14 @@ def paths(out: Path, customers: int, orders: int, now: str, seed: int) -> tuple[
 
 
 def meta(customers: int, orders: int, now: str, seed: int) -> dict[str, object]:
-    return {"customers": customers, "orders": orders, "now": now, "seed": seed, "history_days": HISTORY_DAYS,
-            "version": 1}
+    return {
+        "customers": customers,
+        "orders": orders,
+        "now": now,
+        "seed": seed,
+        "history_days": HISTORY_DAYS,
+        "version": 1,
+    }
 
 
 def write_customers(path: Path, n: int, rng: random.Random) -> None:
@@ -98,14 +148,16 @@ def write_orders(path: Path, m: int, n: int, now: datetime, rng: random.Random) 
         f.write("".join(lines))
 
 
-def generate(out: Path, customers: int, orders: int, now: str, seed: int, force: bool = False) -> tuple[Path, Path]:
+def generate(
+    out: Path, customers: int, orders: int, now: str, seed: int, force: bool = False
+) -> tuple[Path, Path]:
     """Write (or reuse, if already written with the same arguments) the two CSVs."""
     out.mkdir(parents=True, exist_ok=True)
     cpath, opath, mpath = paths(out, customers, orders, now, seed)
     wanted = meta(customers, orders, now, seed)
-    if not force and cpath.exists() and opath.exists() and mpath.exists():
-        if json.loads(mpath.read_text()) == wanted:
-            return cpath, opath
+    fresh = cpath.exists() and opath.exists() and mpath.exists() and json.loads(mpath.read_text()) == wanted
+    if fresh and not force:
+        return cpath, opath
     mpath.unlink(missing_ok=True)
     at = datetime.fromisoformat(now)
     write_customers(cpath, customers, random.Random(f"{seed}:customers"))
@@ -125,8 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     cpath, opath = generate(a.out, a.customers, a.orders, a.now, a.seed, a.force)
-    print(f"{cpath} ({cpath.stat().st_size / 1e6:.1f} MB)\n{opath} ({opath.stat().st_size / 1e6:.1f} MB)\n"
-          f"in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    print(
+        f"{cpath} ({cpath.stat().st_size / 1e6:.1f} MB)\n{opath} ({opath.stat().st_size / 1e6:.1f} MB)\n"
+        f"in {time.perf_counter() - t0:.1f}s",
+        file=sys.stderr,
+    )
     return 0
 
 
