@@ -37,6 +37,7 @@ class _Section(BaseModel):
 class DatabaseSettings(_Section):
     url: str = "sqlite:///reactivator.db"
     busy_timeout_seconds: float = Field(30.0, gt=0)
+    sqlite_cache_mb: int = Field(64, ge=2, le=65_536)
 
     @field_validator("url")
     @classmethod

@@ -80,7 +80,11 @@ def open_app(config_path: Path | None = None, *, require_schema: bool = True, **
 
 
 def app_from_settings(settings: Settings, *, require_schema: bool = True) -> App:
-    db = Database(settings.database.url, busy_timeout_seconds=settings.database.busy_timeout_seconds)
+    db = Database(
+        settings.database.url,
+        busy_timeout_seconds=settings.database.busy_timeout_seconds,
+        sqlite_cache_mb=settings.database.sqlite_cache_mb,
+    )
     if require_schema:
         db.require_schema()
     return App(settings=settings, db=db, policy=policy_from_settings(settings))
