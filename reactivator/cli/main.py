@@ -347,10 +347,16 @@ def demo(
         views.out.print(
             f"\nDemo database: [bold]{db}[/]; "
             f"{result.letters_written} letters written to [bold]{outbox}/[/].\n"
-            f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} reactivator run --dry-run"
+            f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {_program()} run --dry-run"
         )
 
     _guard(body)
+
+
+def _program() -> str:
+    """How the user called us, so a suggested command works as typed (.venv/bin/reactivator)."""
+    called = sys.argv[0] if sys.argv else ""
+    return called if called.endswith("reactivator") else "reactivator"
 
 
 def main() -> None:
