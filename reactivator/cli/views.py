@@ -28,7 +28,7 @@ err = Console(stderr=True)
 
 
 def money(cents: int, currency: str) -> str:
-    return f"{cents / 100:,.2f} {currency}"
+    return f"{_amount(cents)} {currency}"
 
 
 def _amount(cents: int) -> str:

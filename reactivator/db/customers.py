@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
+from reactivator.core.model import EnrollmentStatus, Subscription
 from reactivator.core.records import CustomerRecord, Rejection, decode_tags, encode_tags
-from reactivator.db.passes import insert_for
+from reactivator.db.dialect import chunks, insert_for
+from reactivator.db.outbox import cancel_queued
 from reactivator.db.tables import customers, enrollments, letters, suppressions
 
 _FIELDS = ("email", "email_key", "first_name", "last_name", "locale", "timezone", "account_manager")
@@ -25,10 +26,6 @@ class UpsertCounts:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def _chunks(items: list[Any], size: int = 900) -> list[list[Any]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
 def upsert_customers(
     conn: Connection, batch: list[tuple[int, CustomerRecord]], now: datetime, *, from_file: bool = False
 ) -> UpsertCounts:
@@ -37,12 +34,12 @@ def upsert_customers(
     ids = list({rec.external_id for _, rec in batch})
     keys = list({rec.email_key for _, rec in batch})
     existing: dict[str, Any] = {}
-    for part in _chunks(ids):
+    for part in chunks(ids):
         for row in conn.execute(select(customers).where(customers.c.external_id.in_(part))):
             existing[row.external_id] = row
     suppressed = suppressed_keys(conn, keys)
     owners: dict[str, str] = {}
-    for part in _chunks(keys):
+    for part in chunks(keys):
         query = select(customers.c.email_key, customers.c.external_id).where(customers.c.email_key.in_(part))
         owners.update({r.email_key: r.external_id for r in conn.execute(query)})
 
@@ -143,11 +140,7 @@ def end_enrollments(
         )
         .values(status=status.value, ended_at=now, end_reason=reason)
     ).rowcount
-    conn.execute(
-        update(letters)
-        .where(letters.c.customer_id == customer_id, letters.c.status == LetterStatus.QUEUED.value)
-        .values(status=LetterStatus.CANCELLED.value, ended_reason=reason)
-    )
+    cancel_queued(conn, letters.c.customer_id == customer_id, reason)
     return int(ended)
 
 
@@ -282,7 +275,7 @@ def suppressed_keys(conn: Connection, email_keys: list[str]) -> set[str]:
     """The subset of `email_keys` that is on the suppression list."""
     by_hash = {email_hash(k): k for k in email_keys}
     found: set[str] = set()
-    for part in _chunks(list(by_hash)):
+    for part in chunks(list(by_hash)):
         query = select(suppressions.c.email_hash).where(suppressions.c.email_hash.in_(part))
         found.update(by_hash[h] for h in conn.execute(query).scalars())
     return found

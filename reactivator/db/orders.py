@@ -19,7 +19,8 @@ from reactivator.core.coupons import normalise_coupon
 from reactivator.core.records import OrderRecord, Rejection
 from reactivator.core.value import annual_value_cents
 from reactivator.db import raw
-from reactivator.db.customers import UpsertCounts, _chunks
+from reactivator.db.customers import UpsertCounts
+from reactivator.db.dialect import chunks
 from reactivator.db.returns import ReturnedCustomer, order_id_of, settle_enrollments
 from reactivator.db.tables import letters, orders
 
@@ -140,7 +141,7 @@ def _insert_new(
     except IntegrityError:
         pass  # some are stored already (a re-import): split them off and insert the rest
     stored: set[str] = set()
-    for part in _chunks([rec.external_id for _, rec in accepted]):
+    for part in chunks([rec.external_id for _, rec in accepted]):
         query = f"SELECT external_id FROM orders WHERE external_id IN ({', '.join([ph] * len(part))})"
         stored.update(r[0] for r in raw.fetch(conn, query, part))
     new = [p for p in accepted if p[1].external_id not in stored]
@@ -159,7 +160,7 @@ def _lock_customers(conn: Connection, external_ids: list[str]) -> dict[str, _Agg
     found: dict[str, _Aggregate] = {}
     ph = raw.placeholder(conn)
     lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
-    for part in _chunks(external_ids):
+    for part in chunks(external_ids):
         wanted = ", ".join([ph] * len(part))
         query = (
             "SELECT id, external_id, orders_count, revenue_cents, first_purchase_at, last_purchase_at, "
@@ -186,7 +187,7 @@ def _apply_changes(
     if not candidates:
         return set(), []
     stored: dict[str, Any] = {}
-    for part in _chunks([rec.external_id for _, rec in candidates]):
+    for part in chunks([rec.external_id for _, rec in candidates]):
         for r in conn.execute(select(orders).where(orders.c.external_id.in_(part))):
             stored[r.external_id] = r
     recompute: set[int] = set()
@@ -244,7 +245,7 @@ def _apply_changes(
 
 def _recompute(conn: Connection, customer_ids: set[int], by_id: dict[int, _Aggregate]) -> None:
     """Aggregates from scratch, for customers whose stored orders were corrected."""
-    for part in _chunks(sorted(customer_ids)):
+    for part in chunks(sorted(customer_ids)):
         query = (
             select(
                 orders.c.customer_id,
@@ -294,7 +295,7 @@ def _attribute_coupons(conn: Connection, coupon_records: list[OrderRecord]) -> d
     codes = list({rec.coupon_code for _, rec in coupon_orders if rec.coupon_code})
     letter_by_code: dict[str, int] = {}
     used: set[int] = set()
-    for part in _chunks(codes):
+    for part in chunks(codes):
         for r in conn.execute(
             select(letters.c.id, letters.c.coupon_code).where(letters.c.coupon_code.in_(part))
         ):

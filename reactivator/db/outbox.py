@@ -153,3 +153,12 @@ def coupons_sent_between(conn: Connection, start: datetime, end: datetime) -> li
         .order_by(letters.c.id)
     )
     return [(r.external_id, r.coupon_code) for r in conn.execute(query)]
+
+
+def cancel_queued(conn: Connection, which: ColumnElement[bool], reason: str) -> None:
+    """Cancel the letters not yet sent that match `which` (a condition on letters)."""
+    conn.execute(
+        update(letters)
+        .where(which, letters.c.status == LetterStatus.QUEUED.value)
+        .values(status=LetterStatus.CANCELLED.value, ended_reason=reason)
+    )

@@ -14,8 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, exists, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from reactivator.core.coupons import new_coupon_code
@@ -27,6 +25,8 @@ from reactivator.core.model import (
     Policy,
     Subscription,
 )
+from reactivator.db.dialect import insert_for
+from reactivator.db.outbox import cancel_queued
 from reactivator.db.planner import PlanQuery, per_step
 from reactivator.db.tables import customers, enrollments, letters
 
@@ -38,10 +38,6 @@ class PassWrites:
     queued: int
 
 
-def insert_for(conn: Connection) -> Any:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-
-
 def end_unreachable(conn: Connection, now: datetime) -> int:
     """End running enrollments of customers who can no longer be mailed (defensive sweep)."""
     unreachable = select(customers.c.id).where(customers.c.subscription != Subscription.SUBSCRIBED.value)
@@ -51,12 +47,7 @@ def end_unreachable(conn: Connection, now: datetime) -> int:
         .where(enrollments.c.customer_id.in_(unreachable))
         .values(status=EnrollmentStatus.UNSUBSCRIBED.value, ended_at=now, end_reason="customer unreachable")
     ).rowcount
-    conn.execute(
-        update(letters)
-        .where(letters.c.status == LetterStatus.QUEUED.value)
-        .where(letters.c.customer_id.in_(unreachable))
-        .values(status=LetterStatus.CANCELLED.value, ended_reason="customer unreachable")
-    )
+    cancel_queued(conn, letters.c.customer_id.in_(unreachable), "customer unreachable")
     return int(ended)
 
 

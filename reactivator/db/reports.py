@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -157,10 +156,3 @@ def campaign_figures(conn: Connection, campaign: str) -> tuple[CampaignFigures, 
     )
     coupon_orders = [(k, int(a), int(p)) for k, a, p in conn.execute(coupons)]
     return figures, coupon_orders
-
-
-def letter_counts_by_status(conn: Connection) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for status, n in conn.execute(select(letters.c.status, func.count()).group_by(letters.c.status)):
-        counts[status] = int(n)
-    return dict(counts)

@@ -12,7 +12,8 @@ from sqlalchemy import Connection, select, update
 from reactivator.core.model import EnrollmentKind, EnrollmentStatus, LadderState, LetterStatus
 from reactivator.core.records import OrderRecord
 from reactivator.core.returns import EnrollmentSnapshot, OrderEffect, order_effect
-from reactivator.db.customers import _chunks
+from reactivator.db.dialect import chunks
+from reactivator.db.outbox import cancel_queued
 from reactivator.db.tables import customers, enrollments, letters, orders
 
 
@@ -34,7 +35,7 @@ def settle_enrollments(
     """Apply 'returned means a new purchase' to the enrollments of these customers."""
     customer_ids = list({cid for _, cid in changed})
     running: dict[int, Any] = {}
-    for part in _chunks(customer_ids):
+    for part in chunks(customer_ids):
         query = (
             select(enrollments)
             .where(
@@ -115,7 +116,7 @@ def _end_returned(
             return_step=step,
         )
     )
-    _cancel_unsent(conn, enr.id, "customer returned")
+    cancel_queued(conn, letters.c.enrollment_id == enr.id, "customer returned")
     conn.execute(
         update(customers)
         .where(customers.c.id == enr.customer_id)
@@ -134,7 +135,7 @@ def _end_stale(conn: Connection, enr: Any, now: datetime) -> None:
             end_reason="an earlier purchase arrived late: the customer was not dormant",
         )
     )
-    _cancel_unsent(conn, enr.id, "enrolled on stale purchase data")
+    cancel_queued(conn, letters.c.enrollment_id == enr.id, "enrolled on stale purchase data")
     restored: dict[str, Any] = (
         {"ladder_state": LadderState.LADDER.value}
         if enr.kind == EnrollmentKind.APOLOGY.value
@@ -142,12 +143,4 @@ def _end_stale(conn: Connection, enr: Any, now: datetime) -> None:
     )
     conn.execute(
         update(customers).where(customers.c.id == enr.customer_id).values(**restored, updated_at=now)
-    )
-
-
-def _cancel_unsent(conn: Connection, enrollment_id: int, reason: str) -> None:
-    conn.execute(
-        update(letters)
-        .where(letters.c.enrollment_id == enrollment_id, letters.c.status == LetterStatus.QUEUED.value)
-        .values(status=LetterStatus.CANCELLED.value, ended_reason=reason)
     )

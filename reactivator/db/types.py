@@ -41,30 +41,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-class greatest(GenericFunction[Any]):
-    """GREATEST(a, b): SQLite spells it as the two-argument MAX()."""
-
-    name = "greatest"
-    inherit_cache = True
-
-
-@compiles(greatest, "sqlite")
-def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
-class least(GenericFunction[Any]):
-    """LEAST(a, b): SQLite spells it as the two-argument MIN()."""
-
-    name = "least"
-    inherit_cache = True
-
-
-@compiles(least, "sqlite")
-def _least_sqlite(element: least, compiler: Any, **kw: Any) -> str:
-    return f"min({compiler.process(element.clauses, **kw)})"
-
-
 class contains_text(GenericFunction[bool]):
     """contains_text(haystack, needle): a plain substring test, no wildcards.
 
@@ -105,8 +81,3 @@ def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
 @compiles(unindexed)
 def _unindexed_default(element: unindexed, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(element.clauses, **kw))
-
-
-def to_naive_utc(value: datetime) -> datetime:
-    """The stored form of an aware datetime, for raw comparisons in hand-built SQL."""
-    return value.astimezone(UTC).replace(tzinfo=None)
