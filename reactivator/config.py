@@ -50,27 +50,179 @@ class DatabaseSettings(_Section):
         return v
 
 
+def _check_url(v: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", v):
+        raise ValueError("give an absolute http(s) URL such as https://shop.example.com/sale")
+    return v
+
+
+class Localized(_Section):
+    """A text in every supported language."""
+
+    en: str
+    ru: str
+
+
+class MenuLink(_Section):
+    label: Localized
+    url: str
+
+    _url = field_validator("url")(_check_url)
+
+
+class SocialLink(_Section):
+    name: str
+    url: str
+    icon_url: str
+
+    _urls = field_validator("url", "icon_url")(_check_url)
+
+
+class Product(_Section):
+    """A product a letter may show; `category` matches customer tags."""
+
+    name: str
+    url: str
+    image_url: str
+    price: float = Field(ge=0)
+    category: str = ""
+
+    _urls = field_validator("url", "image_url")(_check_url)
+
+
+def _default_menu() -> tuple[MenuLink, ...]:
+    base = "https://shop.example.com"
+    return (
+        MenuLink(label=Localized(en="New in", ru="Новинки"), url=f"{base}/new"),
+        MenuLink(label=Localized(en="Bestsellers", ru="Хиты"), url=f"{base}/best"),
+        MenuLink(label=Localized(en="Sale", ru="Распродажа"), url=f"{base}/sale"),
+        MenuLink(label=Localized(en="Delivery", ru="Доставка"), url=f"{base}/delivery"),
+    )
+
+
+def _default_social() -> tuple[SocialLink, ...]:
+    icons = "https://shop.example.com/static/email/social"
+    return (
+        SocialLink(name="Instagram", url="https://instagram.com/demoshop", icon_url=f"{icons}/instagram.png"),
+        SocialLink(name="Telegram", url="https://t.me/demoshop", icon_url=f"{icons}/telegram.png"),
+        SocialLink(name="YouTube", url="https://youtube.com/@demoshop", icon_url=f"{icons}/youtube.png"),
+    )
+
+
+def _default_products() -> tuple[Product, ...]:
+    base = "https://shop.example.com"
+    img = f"{base}/static/email/products"
+    return (
+        Product(
+            name="Linen shirt",
+            url=f"{base}/p/linen-shirt",
+            image_url=f"{img}/linen-shirt.jpg",
+            price=49.0,
+            category="clothes",
+        ),
+        Product(
+            name="Leather sneakers",
+            url=f"{base}/p/leather-sneakers",
+            image_url=f"{img}/leather-sneakers.jpg",
+            price=89.0,
+            category="shoes",
+        ),
+        Product(
+            name="Canvas tote",
+            url=f"{base}/p/canvas-tote",
+            image_url=f"{img}/canvas-tote.jpg",
+            price=25.0,
+            category="bags",
+        ),
+        Product(
+            name="Merino scarf",
+            url=f"{base}/p/merino-scarf",
+            image_url=f"{img}/merino-scarf.jpg",
+            price=35.0,
+            category="clothes",
+        ),
+        Product(
+            name="Trail boots",
+            url=f"{base}/p/trail-boots",
+            image_url=f"{img}/trail-boots.jpg",
+            price=129.0,
+            category="shoes",
+        ),
+        Product(
+            name="Weekend bag",
+            url=f"{base}/p/weekend-bag",
+            image_url=f"{img}/weekend-bag.jpg",
+            price=99.0,
+            category="bags",
+        ),
+    )
+
+
 class ShopSettings(_Section):
     name: str = "Demo Shop"
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     default_locale: Literal["en", "ru"] = "en"
     default_timezone: str = "UTC"
     website_url: str = "https://shop.example.com"
+    # Shown in every letter's footer; anti-spam laws (CAN-SPAM, 38-FZ) require it.
+    postal_address: str = "Demo Shop Ltd, 1 Market Street, Springfield, 12345"
+    phone: str = "+1 555 0100"
+    support_email: str = "care@shop.example.com"
+    logo_url: str = "https://shop.example.com/static/email/logo.png"
+    # Where the letters' banners live: {assets_url}/banner-<step>.jpg.
+    assets_url: str = "https://shop.example.com/static/email"
+    menu: tuple[MenuLink, ...] = Field(default_factory=_default_menu)
+    social: tuple[SocialLink, ...] = Field(default_factory=_default_social)
+    # Shown as product cards: the customer's categories (by tag) first, then these in order.
+    products: tuple[Product, ...] = Field(default_factory=_default_products)
+    products_per_letter: int = Field(3, ge=0, le=12)
 
     @field_validator("default_timezone")
     @classmethod
     def _iana_zone(cls, v: str) -> str:
         return _check_zone(v)
 
+    _urls = field_validator("website_url", "logo_url", "assets_url")(_check_url)
+
+
+class SignerSettings(_Section):
+    """Who signs the letters; never the customer's own account manager."""
+
+    name: str
+    role: Localized
+    photo_url: str
+
+    _url = field_validator("photo_url")(_check_url)
+
+
+def _default_signers() -> tuple[SignerSettings, ...]:
+    photos = "https://shop.example.com/static/email/team"
+    return (
+        SignerSettings(
+            name="Anna Petrova",
+            role=Localized(en="Head of customer care", ru="Руководитель службы заботы"),
+            photo_url=f"{photos}/anna.jpg",
+        ),
+        SignerSettings(
+            name="Mark Ellis",
+            role=Localized(en="Founder", ru="Основатель"),
+            photo_url=f"{photos}/mark.jpg",
+        ),
+    )
+
 
 class SenderSettings(_Section):
     from_name: str = "Demo Shop"
     from_email: str = "hello@shop.example.com"
     reply_to: str = "care@shop.example.com"
+    # The mailto: half of List-Unsubscribe; empty means unsubscribe@<from_email's domain>.
+    unsubscribe_email: str = ""
 
-    @field_validator("from_email", "reply_to")
+    @field_validator("from_email", "reply_to", "unsubscribe_email")
     @classmethod
     def _plain_address(cls, v: str) -> str:
+        if not v:
+            return v
         try:
             return validate_email(v, check_deliverability=False).normalized
         except EmailNotValidError as exc:
@@ -113,7 +265,6 @@ class StepSettings(_Section):
     key: str
     from_days: int = Field(gt=0)
     discount_percent: int = Field(ge=0, le=90)
-    subject: dict[str, str]
 
     @field_validator("key")
     @classmethod
@@ -122,52 +273,28 @@ class StepSettings(_Section):
             raise ValueError("step keys are lowercase words joined by '-', e.g. we-miss-you")
         return v
 
-    @field_validator("subject")
-    @classmethod
-    def _every_locale(cls, v: dict[str, str]) -> dict[str, str]:
-        missing = [loc for loc in SUPPORTED_LOCALES if not v.get(loc, "").strip()]
-        if missing:
-            raise ValueError(f"subject needs a text for every locale; missing: {', '.join(missing)}")
-        return v
-
 
 class ApologySettings(_Section):
     key: str = "sorry-again"
     after_days: int = Field(90, gt=0)
-    subject: dict[str, str] = {
-        "en": "Sorry, we let you down again",
-        "ru": "Простите, мы снова Вас подвели",
-    }
 
 
 def _default_steps() -> tuple[StepSettings, ...]:
     return (
-        StepSettings(
-            key="we-miss-you",
-            from_days=90,
-            discount_percent=10,
-            subject={"en": "{name}, we miss you", "ru": "{name}, мы скучаем по Вам"},
-        ),
-        StepSettings(
-            key="did-we-say-something-wrong",
-            from_days=180,
-            discount_percent=15,
-            subject={"en": "Did we say something wrong?", "ru": "Мы что-то не так сказали?"},
-        ),
-        StepSettings(
-            key="our-promise",
-            from_days=360,
-            discount_percent=20,
-            subject={
-                "en": "Our promise to you: easy returns, real guarantees",
-                "ru": "Наше обещание: лёгкий возврат и настоящие гарантии",
-            },
-        ),
+        StepSettings(key="we-miss-you", from_days=90, discount_percent=10),
+        StepSettings(key="did-we-say-something-wrong", from_days=180, discount_percent=15),
+        StepSettings(key="our-promise", from_days=360, discount_percent=20),
     )
+
+
+SURVEY_REASONS = ("too-expensive", "found-elsewhere", "quality", "delivery", "no-need", "other")
 
 
 class CampaignSettings(_Section):
     name: str = "winback"
+    # The one-click "Why did you stop buying?" answers offered in every letter;
+    # their labels live in the templates (templates/emails/<locale>/_strings.j2).
+    survey_reasons: tuple[str, ...] = SURVEY_REASONS
     include_classes: tuple[Literal["A", "B", "C"], ...] = ("A", "B", "C")
     exclude_tags: tuple[str, ...] = ("bad_payer",)
     include_tags: tuple[str, ...] = ()
@@ -207,6 +334,28 @@ class CampaignSettings(_Section):
         return self
 
 
+class WebSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8025, ge=1, le=65_535)
+    # The public address of reactivator's web endpoints, as written into every
+    # letter's tracking, unsubscribe and survey links.
+    base_url: str = "http://127.0.0.1:8025"
+    # Add an open pixel and route links through signed click URLs.
+    tracking: bool = True
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, v: str) -> str:
+        return _check_url(v).rstrip("/")
+
+
+class TemplateSettings(_Section):
+    # The marketers' folder: a shared layout, then <locale>/<step>.{subject,html,txt}.j2.
+    dir: Path = Path("templates/emails")
+    # Gmail clips HTML past ~102 KB (the rest hides behind "[Message clipped]").
+    max_html_kb: int = Field(100, ge=10, le=1000)
+
+
 class ImportSettings(_Section):
     batch_size: int = Field(20_000, ge=1, le=200_000)
 
@@ -234,6 +383,9 @@ class Settings(BaseSettings):
     campaign: CampaignSettings = CampaignSettings()
     imports: ImportSettings = ImportSettings()
     sending: SendingSettings = SendingSettings()
+    signers: tuple[SignerSettings, ...] = Field(default_factory=_default_signers)
+    web: WebSettings = WebSettings()
+    templates: TemplateSettings = TemplateSettings()
 
     _toml_path: ClassVar[Path | None] = None
 

@@ -79,6 +79,8 @@ class ClaimedLetter:
     timezone: str | None
     account_manager: str | None
     tags: frozenset[str]
+    last_purchase_at: datetime | None
+    orders_count: int
     subscription: Subscription
     enrollment_status: EnrollmentStatus
     letter_status: LetterStatus

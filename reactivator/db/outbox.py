@@ -63,6 +63,8 @@ def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
             customers.c.timezone,
             customers.c.account_manager,
             customers.c.tags,
+            customers.c.last_purchase_at,
+            customers.c.orders_count,
             customers.c.subscription,
             enrollments.c.status.label("enrollment_status"),
         )
@@ -93,6 +95,8 @@ def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
             timezone=r.timezone,
             account_manager=r.account_manager,
             tags=decode_tags(r.tags),
+            last_purchase_at=r.last_purchase_at,
+            orders_count=r.orders_count,
             subscription=Subscription(r.subscription),
             enrollment_status=EnrollmentStatus(r.enrollment_status),
             letter_status=LetterStatus(r.letter_status),

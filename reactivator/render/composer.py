@@ -1,0 +1,103 @@
+"""From a queued letter to the finished MIME message: context, templates, links, headers.
+
+Sending, previews, the preview page and the template check all go through
+`Composer.compose`, so what a marketer sees is what a customer gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+from urllib.parse import quote
+
+from reactivator.config import SUPPORTED_LOCALES, Settings
+from reactivator.core.records import ClaimedLetter
+from reactivator.render.catalog import Catalog
+from reactivator.render.context import letter_context
+from reactivator.render.links import LetterLinks, Tokens
+from reactivator.render.message import Envelope, build_message, one_line
+
+TEST_PREFIX = "[TEST] "
+
+
+@dataclass(frozen=True, slots=True)
+class StepInfo:
+    key: str
+    index: int
+    kind: str  # "ladder" or "apology"
+    from_days: int
+    discount: int
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A finished letter, with the parts the preview and the check look at."""
+
+    subject: str
+    html: str
+    text: str
+    untracked_html: str
+    untracked_text: str
+    context: dict[str, Any]
+    message: EmailMessage
+    locale: str
+
+
+class Composer:
+    """Builds letters from one catalog version with the settings and signing keys."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, tokens: Tokens) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.tokens = tokens
+        self.locales = list(SUPPORTED_LOCALES)
+
+    def steps(self) -> list[StepInfo]:
+        """The campaign's ladder and the apology, in order."""
+        c = self.settings.campaign
+        ladder = [
+            StepInfo(s.key, i, "ladder", s.from_days, s.discount_percent) for i, s in enumerate(c.steps)
+        ]
+        return [*ladder, StepInfo(c.apology.key, 0, "apology", c.apology.after_days, 0)]
+
+    def locale_of(self, letter_locale: str | None) -> str:
+        """The customer's language if there are letters in it, else the shop's default."""
+        if letter_locale in SUPPORTED_LOCALES:
+            return str(letter_locale)
+        return self.settings.shop.default_locale
+
+    def unsubscribe_mailto(self, token_url: str) -> str:
+        address = self.settings.sender.unsubscribe_email
+        if not address:
+            address = "unsubscribe@" + self.settings.sender.from_email.rsplit("@", 1)[1]
+        token = token_url.rsplit("/", 1)[1]
+        return f"{address}?subject={quote('unsubscribe ' + token)}"
+
+    def compose(
+        self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None, test: bool = False
+    ) -> Composed:
+        """The finished letter; `test` marks the subject for a test send."""
+        s = self.settings
+        locale = locale or self.locale_of(letter.locale)
+        links = LetterLinks(self.tokens, s.web.base_url, letter.letter_id, letter.customer_id, s.web.tracking)
+        context = letter_context(letter, s, locale, links, now)
+        subject = one_line(self.catalog.render_subject(locale, letter.step_key, context))
+        html = self.catalog.render_html(locale, letter.step_key, context)
+        text = self.catalog.render_text(locale, letter.step_key, context, html)
+        tracked_html, tracked_text = links.track_html(html), links.track_text(text)
+        if test:
+            subject = TEST_PREFIX + subject
+        envelope = Envelope(
+            from_name=s.sender.from_name,
+            from_email=s.sender.from_email,
+            reply_to=s.sender.reply_to,
+            to_email=letter.email or "",
+            to_name=context["customer"]["full_name"],
+            message_id=letter.message_id,
+            unsubscribe_url=links.unsubscribe,
+            unsubscribe_mailto=self.unsubscribe_mailto(links.unsubscribe),
+        )
+        message = build_message(envelope, subject, tracked_text, tracked_html, now)
+        return Composed(subject, tracked_html, tracked_text, html, text, context, message, locale)

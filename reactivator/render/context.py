@@ -1,0 +1,109 @@
+"""The template context of one letter: plain data built from the letter and the settings.
+
+Templates see dicts, lists, strings, numbers and dates only, never rows or
+settings objects, so nothing a marketer writes can reach the database or
+the configuration through an attribute.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from reactivator.config import Settings, SignerSettings
+from reactivator.core.records import ClaimedLetter
+from reactivator.render.environment import plain
+from reactivator.render.links import LetterLinks
+
+
+def pick_signer(
+    settings: Settings, customer_id: int, account_manager: str | None, locale: str
+) -> dict[str, str] | None:
+    """A signer who is not the customer's own account manager; the others take turns by customer.
+
+    None when every signer is excluded: the letter is then signed by the shop's team.
+    """
+    lost_them = (account_manager or "").strip().casefold()
+    candidates: list[SignerSettings] = [s for s in settings.signers if s.name.strip().casefold() != lost_them]
+    if not candidates:
+        return None
+    signer = candidates[customer_id % len(candidates)]
+    return {"name": signer.name, "role": getattr(signer.role, locale), "photo_url": signer.photo_url}
+
+
+def pick_products(settings: Settings, tags: frozenset[str]) -> list[dict[str, Any]]:
+    """Products from the customer's categories first (a tag equal to the category), then bestsellers."""
+    products = settings.shop.products
+    mine = [p for p in products if p.category and p.category in tags]
+    rest = [p for p in products if p not in mine]
+    chosen = (mine + rest)[: settings.shop.products_per_letter]
+    return [p.model_dump() for p in chosen]
+
+
+def letter_context(
+    letter: ClaimedLetter, settings: Settings, locale: str, links: LetterLinks, now: datetime
+) -> dict[str, Any]:
+    """Everything a template may use for this letter, as plain data."""
+    shop = settings.shop
+    first = (letter.first_name or "").strip()
+    last = (letter.last_name or "").strip()
+    last_purchase = letter.last_purchase_at
+    days_away = (now - last_purchase).days if last_purchase else 0
+    offer = None
+    if letter.discount_percent and letter.coupon_code:
+        offer = {
+            "percent": letter.discount_percent,
+            "code": letter.coupon_code,
+            "expires": letter.coupon_expires_at.date() if letter.coupon_expires_at else None,
+        }
+    utm = {
+        "utm_source": "reactivator",
+        "utm_medium": "email",
+        "utm_campaign": settings.campaign.name,
+        "utm_content": letter.step_key,
+    }
+    if offer:
+        utm["coupon"] = str(offer["code"])
+    signer = pick_signer(settings, letter.customer_id, letter.account_manager, locale)
+    context = {
+        "locale": locale,
+        "today": now.date(),
+        "customer": {
+            "first_name": first,
+            "last_name": last,
+            "full_name": " ".join(p for p in (first, last) if p),
+            "email": letter.email or "",
+            "days_away": days_away,
+            "months_away": days_away // 30,
+            "last_purchase": last_purchase.date() if last_purchase else None,
+            "orders_count": letter.orders_count,
+        },
+        "step": {
+            "key": letter.step_key,
+            "number": letter.step_index + 1,
+            "kind": letter.kind,
+            "discount_percent": letter.discount_percent,
+        },
+        "offer": offer,
+        "shop": {
+            "name": shop.name,
+            "url": shop.website_url,
+            "currency": shop.currency,
+            "postal_address": shop.postal_address,
+            "phone": shop.phone,
+            "support_email": shop.support_email,
+            "logo_url": shop.logo_url,
+            "assets_url": shop.assets_url,
+            "menu": [{"label": getattr(m.label, locale), "url": m.url} for m in shop.menu],
+            "social": [s.model_dump() for s in shop.social],
+        },
+        "products": pick_products(settings, letter.tags),
+        "signer": signer,
+        "links": {
+            "cta": f"{shop.website_url}/?{urlencode(utm)}",
+            "unsubscribe": links.unsubscribe,
+        },
+        "survey": [{"reason": r, "url": links.survey(r)} for r in settings.campaign.survey_reasons],
+    }
+    return dict(plain(context))

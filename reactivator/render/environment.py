@@ -1,0 +1,93 @@
+"""The Jinja2 environments marketer templates run in: sandboxed, strict, locale-aware.
+
+Templates are edited by people outside engineering, so they run in Jinja2's
+immutable sandbox (no attribute tricks, no `str.format` escapes, no mutation
+of the context), undefined names fail loudly instead of printing nothing, and
+HTML output is autoescaped. Subjects and plain text use a second environment
+without escaping, since `&amp;` in a subject line is a bug, not a safety
+measure; the MIME layer keeps those parts from injecting headers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal
+from jinja2 import BaseLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# CLDR's order of plural categories; a template lists the forms its language uses in this order.
+_CATEGORY_ORDER = ("zero", "one", "two", "few", "many")
+
+
+def make_environment(loader: BaseLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
+    """A sandboxed environment; `html` turns autoescaping on."""
+    env = ImmutableSandboxedEnvironment(
+        loader=loader,
+        autoescape=html,
+        undefined=StrictUndefined,
+        auto_reload=True,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(money=money, date=long_date, plural=plural, number=number)
+    return env
+
+
+def _locale(ctx: Context) -> Locale:
+    return Locale.parse(str(ctx.get("locale", "en")))
+
+
+@pass_context
+def money(ctx: Context, amount: float | Decimal | int) -> str:
+    """An amount in the shop's currency, written the customer's way ($49.00 / 49,00 $)."""
+    currency = str(ctx["shop"]["currency"])
+    return str(format_currency(Decimal(str(amount)), currency, locale=_locale(ctx)))
+
+
+@pass_context
+def long_date(ctx: Context, value: date | datetime) -> str:
+    """A date as the customer reads it: November 23, 2026 / 23 ноября 2026 г."""
+    if isinstance(value, datetime):
+        value = value.date()
+    return str(format_date(value, format="long", locale=_locale(ctx)))
+
+
+@pass_context
+def number(ctx: Context, value: float | int) -> str:
+    return str(format_decimal(value, locale=_locale(ctx)))
+
+
+@pass_context
+def plural(ctx: Context, count: int, *forms: str) -> str:
+    """`count` with the right word form: {{ n | plural("день", "дня", "дней") }} -> 21 день.
+
+    Forms come in CLDR order for the language (English: one, other; Russian:
+    one, few, many); a missing form falls back to the last one given.
+    """
+    if not forms:
+        raise ValueError("plural needs the word forms, e.g. plural('day', 'days')")
+    loc = _locale(ctx)
+    rule = loc.plural_form
+    used = [c for c in _CATEGORY_ORDER if c in rule.tags] + ["other"]
+    category = rule(count)
+    index = used.index(category) if category in used else len(used) - 1
+    word = forms[min(index, len(forms) - 1)]
+    return f"{format_decimal(count, locale=loc)} {word}"
+
+
+def plain(value: Any) -> Any:
+    """Context values must be plain data; anything else is a programming error caught early."""
+    if value is None or isinstance(value, str | int | float | bool | Decimal | date):
+        return value
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    raise TypeError(f"template context holds a {type(value).__name__}; only plain data may go in")
