@@ -334,6 +334,23 @@ class CampaignSettings(_Section):
         return self
 
 
+class SmtpSettings(_Section):
+    # The defaults reach a local relay or capture server without TLS; the
+    # password comes only from REACTIVATOR_SMTP_PASSWORD in the environment.
+    host: str = "127.0.0.1"
+    port: int = Field(1025, ge=1, le=65_535)
+    username: str = ""
+    starttls: bool = False
+    tls: bool = False
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_tls_mode(self) -> SmtpSettings:
+        if self.starttls and self.tls:
+            raise ValueError("choose starttls (port 587) or tls (implicit TLS, port 465), not both")
+        return self
+
+
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8025, ge=1, le=65_535)
@@ -384,6 +401,7 @@ class Settings(BaseSettings):
     imports: ImportSettings = ImportSettings()
     sending: SendingSettings = SendingSettings()
     signers: tuple[SignerSettings, ...] = Field(default_factory=_default_signers)
+    smtp: SmtpSettings = SmtpSettings()
     web: WebSettings = WebSettings()
     templates: TemplateSettings = TemplateSettings()
 

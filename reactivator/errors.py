@@ -4,6 +4,7 @@
     ├── ConfigError                  a setting is missing or wrong (names key, value, fix)
     ├── InputError                   a command was given something it cannot use
     │   └── UnknownCustomerError     no customer with that id or email
+    ├── TemplateError                a letter template fails the check (file:line each)
     ├── StorageError                 the database cannot do what was asked
     │   └── SchemaMissingError       the schema is absent or older than this code
     └── DeliveryError                a letter could not be handed to the mail server
@@ -48,6 +49,18 @@ class UnknownCustomerError(InputError):
     def __init__(self, ref: str) -> None:
         self.ref = ref
         super().__init__(f"no customer {ref!r}; import customers first (`reactivator import customers FILE`)")
+
+
+class TemplateError(ReactivatorError):
+    """Templates failed `reactivator templates check`; nothing is sent with them."""
+
+    def __init__(self, problems: list[str], folder: str) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"the letter templates in {folder} have errors, so nothing was sent:\n{lines}\n"
+            "Fix them and run `reactivator templates check`."
+        )
 
 
 class StorageError(ReactivatorError):

@@ -24,6 +24,7 @@ from reactivator.db.engine import Database
 from reactivator.db.tables import metadata
 from reactivator.service.app import App, app_from_settings
 
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "emails"
 PG_ADMIN_URL = os.environ.get(
     "REACTIVATOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -36,6 +37,8 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("REACTIVATOR_") and name != "REACTIVATOR_TEST_POSTGRES_URL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # Tests run in a temporary folder; the letters come from the project's own templates.
+    monkeypatch.setenv("REACTIVATOR_TEMPLATES__DIR", str(SHIPPED_TEMPLATES))
 
 
 def _postgres_admin() -> Any:

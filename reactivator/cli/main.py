@@ -5,22 +5,23 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
 from reactivator.cli import views
-from reactivator.errors import ConfigError, InputError, ReactivatorError
+from reactivator.cli.common import JsonOption, NowOption, app_from_state, guard, parse_now, program, state
+from reactivator.cli.letters import preview, templates_cli
+from reactivator.errors import InputError
 from reactivator.service import customers as customer_ops
 from reactivator.service import passes, reporting
-from reactivator.service.app import App, open_app
+from reactivator.service.app import App
 from reactivator.service.importing import ImportKind, import_file
-from reactivator.service.rows import RowError, parse_amount_cents, parse_instant
+from reactivator.service.rows import RowError, parse_amount_cents
 from reactivator.service.sending import send_due
 from reactivator.smtp.memory import MemoryMailer
 
@@ -35,14 +36,8 @@ db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 import_cli = typer.Typer(help="Import a shop's customers and orders (CSV with a header row, or JSON lines).")
 cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
-
-_state: dict[str, Any] = {"config": None}
-T = TypeVar("T")
-
-NowOption = Annotated[
-    str | None, typer.Option("--now", help="Act as if it were this ISO 8601 time (default: now).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of tables.")]
+cli.add_typer(templates_cli, name="templates")
+cli.command()(preview)
 
 
 @cli.callback()
@@ -54,32 +49,7 @@ def _root(
         ),
     ] = None,
 ) -> None:
-    _state["config"] = config
-
-
-def _app(require_schema: bool = True) -> App:
-    return open_app(_state["config"], require_schema=require_schema)
-
-
-def _now(raw: str | None) -> datetime:
-    if raw is None:
-        return datetime.now(UTC)
-    try:
-        return parse_instant(raw, field="--now")
-    except RowError as exc:
-        raise InputError(str(exc)) from None
-
-
-def _guard(fn: Callable[[], T]) -> T:
-    """Run a command body; our errors become one clear line and exit code 1 (2 for config)."""
-    try:
-        return fn()
-    except ConfigError as exc:
-        views.err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    except ReactivatorError as exc:
-        views.err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+    state["config"] = config
 
 
 @db_cli.command("upgrade")
@@ -87,12 +57,12 @@ def db_upgrade() -> None:
     """Create or upgrade the database schema (safe to run again)."""
 
     def body() -> None:
-        app = _app(require_schema=False)
+        app = app_from_state(require_schema=False)
         before, after = app.db.upgrade()
         state = "already at" if before == after else f"upgraded from {before or 'empty'} to"
         views.out.print(f"Database {app.db.safe_url}: {state} schema {after}.")
 
-    _guard(body)
+    guard(body)
 
 
 @db_cli.command("status")
@@ -100,17 +70,17 @@ def db_status() -> None:
     """Show the schema revision of the configured database."""
 
     def body() -> None:
-        app = _app(require_schema=False)
+        app = app_from_state(require_schema=False)
         found = app.db.current_revision()
         views.out.print(f"Database {app.db.safe_url}: schema {found or 'missing'}.")
         app.db.require_schema()
 
-    _guard(body)
+    guard(body)
 
 
 def _import(kind: ImportKind, path: Path, as_json: bool) -> None:
     def body() -> None:
-        app = _app()
+        app = app_from_state()
         now = datetime.now(UTC)  # each import is its own moment: re-imports are told apart by it
         size = path.stat().st_size if path.is_file() else 0
         show_bar = not as_json and size > 5_000_000 and views.err.is_terminal
@@ -126,7 +96,7 @@ def _import(kind: ImportKind, path: Path, as_json: bool) -> None:
         else:
             views.import_summary(summary)
 
-    _guard(body)
+    guard(body)
 
 
 @import_cli.command("customers")
@@ -163,9 +133,9 @@ def purchase(
     """Record one purchase. A purchase after enrollment marks the customer returned at once."""
 
     def body() -> None:
-        app = _app()
-        current = _now(now)
-        placed = _now(at) if at else current
+        app = app_from_state()
+        current = parse_now(now)
+        placed = parse_now(at) if at else current
         try:
             cents = parse_amount_cents(amount)
         except RowError as exc:
@@ -179,7 +149,7 @@ def purchase(
                 f"[bold green]Customer {escape(customer_id)} has returned[/] (credited to: {step})."
             )
 
-    _guard(body)
+    guard(body)
 
 
 @cli.command()
@@ -187,7 +157,7 @@ def unsubscribe(email: Annotated[str, typer.Argument(help="Email address (or cus
     """Unsubscribe a customer: every enrollment ends and no further letter goes out."""
 
     def body() -> None:
-        outcome = customer_ops.unsubscribe(_app(), email, datetime.now(UTC))
+        outcome = customer_ops.unsubscribe(app_from_state(), email, datetime.now(UTC))
         messages = {
             "unsubscribed": "is unsubscribed; every enrollment ended.",
             "already": "was already not mailed.",
@@ -195,7 +165,7 @@ def unsubscribe(email: Annotated[str, typer.Argument(help="Email address (or cus
         }
         views.out.print(f"{escape(email)} {messages[outcome]}")
 
-    _guard(body)
+    guard(body)
 
 
 @cli.command()
@@ -206,7 +176,7 @@ def erase(
     """Erase a customer's personal data on request; anonymous order totals stay for reports."""
     if not yes and not typer.confirm(f"Erase the personal data of {customer_id}? This cannot be undone"):
         raise typer.Exit(1)
-    _guard(lambda: customer_ops.erase(_app(), customer_id, datetime.now(UTC)))
+    guard(lambda: customer_ops.erase(app_from_state(), customer_id, datetime.now(UTC)))
     views.out.print(f"Erased {escape(customer_id)}.")
 
 
@@ -219,7 +189,7 @@ def customer(
     """Show one customer: status (returned, in campaign, dormant...), value and enrollment history."""
 
     def body() -> None:
-        view = customer_ops.show(_app(), customer_id, _now(now))
+        view = customer_ops.show(app_from_state(), customer_id, parse_now(now))
         if as_json:
             views.print_json(
                 {"status": view.status, "customer": view.customer, "enrollments": view.enrollments}
@@ -241,7 +211,7 @@ def customer(
                 f"  {e['kind']} {e['status']} from {e['enrolled_at']}: {e['end_reason'] or ''}", markup=False
             )
 
-    _guard(body)
+    guard(body)
 
 
 @cli.command()
@@ -255,13 +225,13 @@ def segments(
     """Dormant customers per tier and the money at stake (their lifetime value)."""
 
     def body() -> None:
-        report = reporting.segments(_app(), _now(now), detail=detail)
+        report = reporting.segments(app_from_state(), parse_now(now), detail=detail)
         if as_json:
             views.print_json(report)
         else:
             views.segments(report)
 
-    _guard(body)
+    guard(body)
 
 
 @cli.command()
@@ -274,8 +244,8 @@ def run(
     """One pass: enroll who is due, queue their letters, send them. --dry-run explains instead."""
 
     def body() -> None:
-        app = _app()
-        at = _now(now)
+        app = app_from_state()
+        at = parse_now(now)
         if dry_run:
             _dry_run(app, at, as_json, limit)
             return
@@ -287,7 +257,7 @@ def run(
         else:
             views.pass_report(report, sent)
 
-    _guard(body)
+    guard(body)
 
 
 def _dry_run(app: App, at: datetime, as_json: bool, limit: int) -> None:
@@ -318,13 +288,13 @@ def report(as_json: JsonOption = False) -> None:
     """What the campaign earned: per step and overall, with ROMI."""
 
     def body() -> None:
-        result = reporting.campaign_report(_app())
+        result = reporting.campaign_report(app_from_state())
         if as_json:
             views.print_json(result)
         else:
             views.campaign(result)
 
-    _guard(body)
+    guard(body)
 
 
 @cli.command()
@@ -340,23 +310,17 @@ def demo(
     from reactivator.service.demo import run_demo
 
     def body() -> None:
-        result = run_demo(db, outbox, datetime.now(UTC), config=_state["config"])
+        result = run_demo(db, outbox, datetime.now(UTC), config=state["config"])
         views.segments(result.segments)
         views.pass_report(result.pass_report, result.sent)
         views.campaign(result.campaign)
         views.out.print(
             f"\nDemo database: [bold]{db}[/]; "
             f"{result.letters_written} letters written to [bold]{outbox}/[/].\n"
-            f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {_program()} run --dry-run"
+            f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} run --dry-run"
         )
 
-    _guard(body)
-
-
-def _program() -> str:
-    """How the user called us, so a suggested command works as typed (.venv/bin/reactivator)."""
-    called = sys.argv[0] if sys.argv else ""
-    return called if called.endswith("reactivator") else "reactivator"
+    guard(body)
 
 
 def main() -> None:

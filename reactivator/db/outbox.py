@@ -166,3 +166,14 @@ def cancel_queued(conn: Connection, which: ColumnElement[bool], reason: str) -> 
         .where(which, letters.c.status == LetterStatus.QUEUED.value)
         .values(status=LetterStatus.CANCELLED.value, ended_reason=reason)
     )
+
+
+def queued_for(conn: Connection, customer_id: int) -> int | None:
+    """The id of the customer's letter waiting in the queue, if any."""
+    query = (
+        select(letters.c.id)
+        .where(letters.c.customer_id == customer_id, letters.c.status == LetterStatus.QUEUED.value)
+        .order_by(letters.c.id.desc())
+        .limit(1)
+    )
+    return conn.execute(query).scalar()

@@ -7,7 +7,7 @@ feeds the very same query into INSERT ... SELECT, so the dry run cannot lie.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import (
@@ -255,7 +255,10 @@ def _has_any_tag(tags: frozenset[str]) -> ColumnElement[bool]:
 
 def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator[PlannedCustomer]:
     """Stream the decision trace (server-side, so memory stays flat)."""
-    result = conn.execution_options(yield_per=2000).execute(plan.trace(limit))
+    yield from _trace_rows(conn.execution_options(yield_per=2000).execute(plan.trace(limit)))
+
+
+def _trace_rows(result: Iterable[Any]) -> Iterator[PlannedCustomer]:
     for row in result:
         yield PlannedCustomer(
             customer_id=row.id,
@@ -268,3 +271,9 @@ def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator
             step_index=row.step_index,
             enters=bool(row.enters),
         )
+
+
+def decision_for(conn: Connection, plan: PlanQuery, customer_id: int) -> PlannedCustomer | None:
+    """The pass's decision for one customer (None if they are not dormant at all)."""
+    query = plan.trace().where(customers.c.id == customer_id)
+    return next(_trace_rows(conn.execute(query)), None)

@@ -166,3 +166,13 @@ orders = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_orders_customer_id_placed_at", "customer_id", "placed_at"),
 )
+
+# Keys that sign links and unsubscribe tokens when REACTIVATOR_SECRET_KEYS is not
+# set: made once, so links in delivered letters keep working across restarts.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("secret", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

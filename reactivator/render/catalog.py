@@ -69,6 +69,11 @@ def read_folder(folder: Path) -> dict[str, str]:
     }
 
 
+def version_of(sources: dict[str, str]) -> str:
+    """A short fingerprint of every file's name and content."""
+    return sha256("\0".join(f"{k}\0{v}" for k, v in sorted(sources.items())).encode()).hexdigest()[:12]
+
+
 @dataclass
 class Catalog:
     """One version of the templates: sources, their inlined twins and the environments."""
@@ -81,9 +86,7 @@ class Catalog:
     inline_errors: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.version = sha256(
-            "\0".join(f"{k}\0{v}" for k, v in sorted(self.sources.items())).encode()
-        ).hexdigest()[:12]
+        self.version = version_of(self.sources)
         self.css = template_css(self.sources.get(LAYOUT, ""))
         self.inlined = {name: self._inline(name, src) for name, src in self.sources.items()}
         self.html_env = make_environment(SnapshotLoader(self.sources), html=True)

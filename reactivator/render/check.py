@@ -84,6 +84,12 @@ def _explain(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def template_problem(exc: BaseException, sources: Iterable[str]) -> Problem:
+    """A rendering failure as file:line and a plain explanation (for pages and logs)."""
+    file, line = _template_line(exc, sources) or ("-", 0)
+    return Problem(file, line, _explain(exc))
+
+
 class _Scan(HTMLParser):
     """Images without alt text and links that go nowhere, with their line in the output."""
 

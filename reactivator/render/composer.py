@@ -6,9 +6,11 @@ Sending, previews, the preview page and the template check all go through
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Any
 from urllib.parse import quote
 
@@ -75,10 +77,8 @@ class Composer:
         token = token_url.rsplit("/", 1)[1]
         return f"{address}?subject={quote('unsubscribe ' + token)}"
 
-    def compose(
-        self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None, test: bool = False
-    ) -> Composed:
-        """The finished letter; `test` marks the subject for a test send."""
+    def compose(self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None) -> Composed:
+        """The finished letter, in the customer's language unless `locale` is given."""
         s = self.settings
         locale = locale or self.locale_of(letter.locale)
         links = LetterLinks(self.tokens, s.web.base_url, letter.letter_id, letter.customer_id, s.web.tracking)
@@ -87,8 +87,6 @@ class Composer:
         html = self.catalog.render_html(locale, letter.step_key, context)
         text = self.catalog.render_text(locale, letter.step_key, context, html)
         tracked_html, tracked_text = links.track_html(html), links.track_text(text)
-        if test:
-            subject = TEST_PREFIX + subject
         envelope = Envelope(
             from_name=s.sender.from_name,
             from_email=s.sender.from_email,
@@ -101,3 +99,12 @@ class Composer:
         )
         message = build_message(envelope, subject, tracked_text, tracked_html, now)
         return Composed(subject, tracked_html, tracked_text, html, text, context, message, locale)
+
+    def compose_test(self, composed: Composed, address: str) -> EmailMessage:
+        """The same letter addressed to a tester, marked [TEST], with a Message-ID of its own."""
+        message = copy.deepcopy(composed.message)
+        domain = self.settings.sender.from_email.rpartition("@")[2]
+        message.replace_header("To", address)
+        message.replace_header("Subject", TEST_PREFIX + composed.subject)
+        message.replace_header("Message-ID", make_msgid("test", domain=domain))
+        return message

@@ -15,6 +15,7 @@ from reactivator.config import Settings, SignerSettings
 from reactivator.core.records import ClaimedLetter
 from reactivator.render.environment import plain
 from reactivator.render.links import LetterLinks
+from reactivator.render.message import one_line
 
 
 def pick_signer(
@@ -46,8 +47,8 @@ def letter_context(
 ) -> dict[str, Any]:
     """Everything a template may use for this letter, as plain data."""
     shop = settings.shop
-    first = (letter.first_name or "").strip()
-    last = (letter.last_name or "").strip()
+    first = one_line(letter.first_name or "")
+    last = one_line(letter.last_name or "")
     last_purchase = letter.last_purchase_at
     days_away = (now - last_purchase).days if last_purchase else 0
     offer = None

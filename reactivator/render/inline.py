@@ -141,7 +141,8 @@ def canonical(html: str) -> str:
             parts.append(f"<!--{' '.join((element.text or '').split())}-->")
         else:
             attrs = []
-            for name, value in sorted(element.attrib.items()):
+            for key, raw in sorted(element.attrib.items()):
+                name, value = str(key), str(raw)
                 if name == "style":
                     value = ";".join(d.strip().replace(" ", "") for d in value.split(";") if d.strip())
                 attrs.append(f"{name}={value}")

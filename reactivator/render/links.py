@@ -26,7 +26,8 @@ from reactivator.errors import InputError
 PURPOSES = ("click", "open", "unsubscribe", "survey")
 # An absolute link in an <a href="..."> of rendered (escaped) HTML.
 _HREF = re.compile(r'(<a\b[^>]*?\bhref=")(https?://[^"]+)(")', re.I)
-_TEXT_URL = re.compile(r"https?://[^\s<>()\"']+")
+# A URL in plain text, without the sentence's final punctuation.
+_TEXT_URL = re.compile(r"https?://[^\s<>()\"']*[^\s<>()\"'.,;:!?]")
 
 
 class Tokens:

@@ -12,15 +12,39 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import format_datetime
+from typing import Any
 
-# RFC 5322 allows 998 characters per line; SMTP policy folds headers at 78 and
-# ends lines with CRLF, as on the wire.
-WIRE_POLICY = policy.SMTP.clone(max_line_length=78)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# Headers holding URLs that receivers parse literally: folding them into RFC 2047
+# encoded words (what the stdlib does with a long unbreakable token) would break them.
+_LITERAL_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
+MAX_LINE = 998  # RFC 5322: no line longer than this, ever
+
+
+class WirePolicy(EmailPolicy):
+    """SMTP's CRLF policy, folding at 78, but never encoding a literal URL header."""
+
+    def _literal(self, name: str, value: Any) -> str | None:
+        if name.lower() not in _LITERAL_HEADERS:
+            return None
+        text = f"{name}: {value}"
+        if not text.isascii() or len(text) > MAX_LINE:
+            raise ValueError(f"{name} must be ASCII and under {MAX_LINE} characters")
+        return text + self.linesep
+
+    def fold(self, name: str, value: Any) -> str:
+        return self._literal(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name: str, value: Any) -> bytes:
+        literal = self._literal(name, value)
+        return literal.encode("ascii") if literal else super().fold_binary(name, value)
+
+
+WIRE_POLICY = WirePolicy(linesep="\r\n", max_line_length=78)
 
 
 def one_line(value: str) -> str:
@@ -58,10 +82,8 @@ def build_message(envelope: Envelope, subject: str, text: str, html: str, date: 
     msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = envelope.message_id
-    mailto = f"mailto:{envelope.unsubscribe_mailto}?subject=unsubscribe"
-    msg["List-Unsubscribe"] = f"<{envelope.unsubscribe_url}>, <{mailto}>"
+    msg["List-Unsubscribe"] = f"<{envelope.unsubscribe_url}>, <mailto:{envelope.unsubscribe_mailto}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["MIME-Version"] = "1.0"
     msg.set_content(text, subtype="plain", charset="utf-8", cte=_body_encoding(text))
     msg.add_alternative(html, subtype="html", charset="utf-8", cte=_body_encoding(html))
     return msg

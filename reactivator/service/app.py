@@ -10,8 +10,6 @@ from typing import Any
 from reactivator.config import Settings, load_settings
 from reactivator.core.model import Policy, QuietHours, Step, ValueClass, ValueRules
 from reactivator.db.engine import Database
-from reactivator.errors import InputError
-from reactivator.render.letter import Sender
 
 
 @dataclass(frozen=True)
@@ -27,29 +25,6 @@ class App:
     @property
     def attribution(self) -> timedelta:
         return timedelta(days=self.settings.campaign.attribution_days)
-
-    @property
-    def sender(self) -> Sender:
-        s = self.settings
-        return Sender(
-            name=s.sender.from_name,
-            email=s.sender.from_email,
-            reply_to=s.sender.reply_to,
-            shop_name=s.shop.name,
-            website_url=s.shop.website_url,
-        )
-
-    def subject(self, step_key: str, locale: str) -> str:
-        c = self.settings.campaign
-        if step_key == c.apology.key:
-            return c.apology.subject[locale]
-        for step in c.steps:
-            if step.key == step_key:
-                return step.subject[locale]
-        raise InputError(f"step {step_key!r} is no longer in the campaign's ladder")
-
-    def locale_of(self, locale: str | None) -> str:
-        return locale if locale in ("en", "ru") else self.settings.shop.default_locale
 
 
 def policy_from_settings(settings: Settings) -> Policy:

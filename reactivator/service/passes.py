@@ -17,7 +17,7 @@ from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKi
 from reactivator.core.plan import pass_parameters
 from reactivator.core.records import PlannedCustomer
 from reactivator.db.passes import PassWrites, run_pass
-from reactivator.db.planner import PlanQuery, class_cutoffs, decode_summary_key, iter_trace
+from reactivator.db.planner import PlanQuery, class_cutoffs, decision_for, decode_summary_key, iter_trace
 from reactivator.service.app import App
 
 
@@ -90,6 +90,12 @@ def trace(app: App, now: datetime, limit: int | None = None) -> Iterator[Iterato
     """Stream the per-customer decisions of a pass at `now` (read-only)."""
     with app.db.read() as conn:
         yield iter_trace(conn, _plan(app, conn, now, show_classes=True), limit)
+
+
+def decision(app: App, customer_id: int, now: datetime) -> PlannedCustomer | None:
+    """What a pass at `now` would decide for one customer (None: not dormant)."""
+    with app.db.read() as conn:
+        return decision_for(conn, _plan(app, conn, now), customer_id)
 
 
 def enroll_and_queue(app: App, now: datetime) -> PassReport:

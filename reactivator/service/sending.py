@@ -13,8 +13,9 @@ from reactivator.core.quiet_hours import in_quiet_hours, quiet_ends_at
 from reactivator.core.records import ClaimedLetter
 from reactivator.db import outbox
 from reactivator.errors import DeliveryError
-from reactivator.render.letter import build_message
+from reactivator.render.composer import Composer
 from reactivator.service.app import App
+from reactivator.service.letters import checked_composer
 
 RETRY_AFTER = timedelta(minutes=10)
 
@@ -45,8 +46,15 @@ def _still_wanted(letter: ClaimedLetter) -> str | None:
     return None
 
 
-async def send_due(app: App, mailer: Mailer, now: datetime, worker: str | None = None) -> SendReport:
-    """Send every letter due at `now`, batch by batch, until none is left to claim."""
+async def send_due(
+    app: App, mailer: Mailer, now: datetime, worker: str | None = None, composer: Composer | None = None
+) -> SendReport:
+    """Send every letter due at `now`, batch by batch, until none is left to claim.
+
+    The templates are checked first: with a template that fails the check,
+    TemplateError is raised before a single letter is claimed.
+    """
+    composer = composer or checked_composer(app, now)
     worker = worker or worker_name()
     report = SendReport()
     sending = app.settings.sending
@@ -57,11 +65,17 @@ async def send_due(app: App, mailer: Mailer, now: datetime, worker: str | None =
         if not ids:
             return report
         for letter_id in ids:
-            await _send_one(app, mailer, letter_id, now, worker, report)
+            await _send_one(app, composer, mailer, letter_id, now, worker, report)
 
 
 async def _send_one(
-    app: App, mailer: Mailer, letter_id: int, now: datetime, worker: str, report: SendReport
+    app: App,
+    composer: Composer,
+    mailer: Mailer,
+    letter_id: int,
+    now: datetime,
+    worker: str,
+    report: SendReport,
 ) -> None:
     # Read the letter, its customer and enrollment afresh: a purchase or an
     # unsubscribe may have landed while earlier letters of the batch went out.
@@ -80,9 +94,8 @@ async def _send_one(
             outbox.defer(conn, letter.letter_id, worker, quiet_ends_at(now, zone, window), "quiet hours")
         report.deferred += 1
         return
-    locale = app.locale_of(letter.locale)
     try:
-        message = build_message(letter, app.subject(letter.step_key, locale), app.sender, locale, now)
+        message = composer.compose(letter, now).message
     except Exception as exc:
         with app.db.write() as conn:
             outbox.mark_failed(conn, letter.letter_id, worker, f"could not build the letter: {exc}")

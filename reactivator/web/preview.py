@@ -1,0 +1,227 @@
+"""The marketers' preview page: every letter of the ladder, live, on 127.0.0.1.
+
+Letters are built by the same composer that sends them (only nothing is
+sent, except a "send test" to an address the marketer types). The page
+reloads itself when a template file is saved, and a template error shows as
+file:line on the page, never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import uvicorn
+from email_validator import EmailNotValidError, validate_email
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Route
+from watchfiles import awatch
+
+from reactivator.core.ports import Mailer
+from reactivator.errors import ReactivatorError
+from reactivator.render.check import CheckResult, Problem, template_problem
+from reactivator.render.composer import Composed, Composer
+from reactivator.render.samples import SAMPLE_NAMES, at_step, sample_letter
+from reactivator.service.app import App
+from reactivator.service.letters import load_letters
+from reactivator.service.preview import preview_customer
+from reactivator.smtp.client import SmtpMailer
+
+_pages = Environment(
+    loader=PackageLoader("reactivator.web", "pages"), autoescape=select_autoescape(default=True)
+)
+MAX_FORM_BYTES = 4096
+
+
+@dataclass
+class PreviewState:
+    """The app, the current template version (reloaded when a file changes), and who listens."""
+
+    app: App
+    mailer: Mailer
+    clock: Any = field(default=lambda: datetime.now(UTC))
+    listeners: set[asyncio.Queue[str]] = field(default_factory=set)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def letters(self) -> tuple[Composer, CheckResult]:
+        # load_letters re-reads the folder and reuses an already checked version.
+        return load_letters(self.app, self.clock())
+
+
+class LetterNotRendered(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(str(p) for p in problems))
+
+
+def _compose(state: PreviewState, composer: Composer, locale: str, step: str, request: Request) -> Composed:
+    now = state.clock()
+    customer = request.query_params.get("customer", "").strip()
+    try:
+        if customer:
+            return preview_customer(state.app, composer, customer, now, step).composed
+        sample = request.query_params.get("sample", SAMPLE_NAMES[0])
+        info = next((s for s in composer.steps() if s.key == step), None)
+        if info is None or locale not in composer.locales or sample not in SAMPLE_NAMES:
+            raise LetterNotRendered([Problem("-", 0, f"no letter {locale}/{step} for sample {sample!r}")])
+        letter = at_step(sample_letter(sample, now), info.key, info.index, info.discount, info.kind, now)
+        return composer.compose(letter, now, locale=locale)
+    except ReactivatorError as exc:
+        raise LetterNotRendered([Problem("-", 0, str(exc))]) from exc
+    except Exception as exc:  # a template that fails at render time: show where, not how
+        raise LetterNotRendered([template_problem(exc, composer.catalog.sources)]) from exc
+
+
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_pages.get_template(name).render(**context), status_code=status)
+
+
+def build_preview_app(state: PreviewState) -> Starlette:
+    """The preview page as an ASGI app (served by uvicorn on 127.0.0.1)."""
+
+    async def index(request: Request) -> Response:
+        composer, result = await asyncio.to_thread(state.letters)
+        return _page(
+            "index.html",
+            steps=composer.steps(),
+            locales=composer.locales,
+            samples=SAMPLE_NAMES,
+            result=result,
+            shop=state.app.settings.shop.name,
+        )
+
+    async def letter(request: Request) -> Response:
+        locale, step = request.path_params["locale"], request.path_params["step"]
+        composer, result = await asyncio.to_thread(state.letters)
+        problems = [p for p in result.problems if p.file.startswith(f"{locale}/{step}.")]
+        problems += [p for p in result.problems if not p.file.startswith(("en/", "ru/"))]
+        common = {
+            "locale": locale,
+            "step": step,
+            "steps": composer.steps(),
+            "locales": composer.locales,
+            "samples": SAMPLE_NAMES,
+            "sample": request.query_params.get("sample", SAMPLE_NAMES[0]),
+            "customer": request.query_params.get("customer", ""),
+            "width": "mobile" if request.query_params.get("width") == "mobile" else "desktop",
+            "notice": request.query_params.get("notice", ""),
+            "query": request.url.query,
+            "shop": state.app.settings.shop.name,
+        }
+        try:
+            composed = await asyncio.to_thread(_compose, state, composer, locale, step, request)
+        except LetterNotRendered as exc:
+            return _page("letter.html", status=422, problems=exc.problems + problems, composed=None, **common)
+        headers = [(k, str(v)) for k, v in composed.message.items()]
+        source = composed.message.as_bytes().decode("utf-8", "replace")
+        return _page(
+            "letter.html",
+            problems=problems,
+            composed=composed,
+            headers=headers,
+            source=source,
+            preheader=_preheader(composed.html),
+            sender=f"{state.app.settings.sender.from_name} <{state.app.settings.sender.from_email}>",
+            **common,
+        )
+
+    async def raw(request: Request) -> Response:
+        locale, step = request.path_params["locale"], request.path_params["step"]
+        composer, _ = await asyncio.to_thread(state.letters)
+        try:
+            composed = await asyncio.to_thread(_compose, state, composer, locale, step, request)
+        except LetterNotRendered as exc:
+            body = "<br>".join(html.escape(str(p)) for p in exc.problems)
+            return HTMLResponse(f"<p style='font-family:sans-serif;color:#b00020'>{body}</p>", 422)
+        return HTMLResponse(composed.html)
+
+    async def send_test(request: Request) -> Response:
+        locale, step = request.path_params["locale"], request.path_params["step"]
+        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+            return PlainTextResponse("form too large", status_code=413)
+        form = await request.form()
+        back = f"/letter/{locale}/{step}?{request.url.query}"
+        try:
+            address = validate_email(str(form.get("address", "")), check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            return RedirectResponse(f"{back}&notice={_q('not sent: ' + str(exc))}", status_code=303)
+        composer, _ = await asyncio.to_thread(state.letters)
+        try:
+            composed = await asyncio.to_thread(_compose, state, composer, locale, step, request)
+            message = composer.compose_test(composed, address)
+            await state.mailer.send(message, address)
+        except (LetterNotRendered, ReactivatorError) as exc:
+            return RedirectResponse(f"{back}&notice={_q('not sent: ' + str(exc))}", status_code=303)
+        return RedirectResponse(f"{back}&notice={_q('test letter sent to ' + address)}", status_code=303)
+
+    async def events(request: Request) -> Response:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        state.listeners.add(queue)
+
+        async def stream() -> AsyncIterator[str]:
+            try:
+                yield "retry: 1000\n\n"
+                while not state.stop.is_set():
+                    try:
+                        version = await asyncio.wait_for(queue.get(), timeout=15)
+                        yield f"data: {version}\n\n"
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+            finally:
+                state.listeners.discard(queue)
+
+        return StreamingResponse(
+            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
+        )
+
+    async def watch() -> None:
+        folder = state.app.settings.templates.dir
+        async for _changes in awatch(folder, stop_event=state.stop, debounce=200, recursive=True):
+            for queue in list(state.listeners):
+                queue.put_nowait("changed")
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(watch())
+        try:
+            yield
+        finally:
+            state.stop.set()
+            task.cancel()
+
+    routes = [
+        Route("/", index),
+        Route("/letter/{locale}/{step}", letter),
+        Route("/raw/{locale}/{step}", raw),
+        Route("/letter/{locale}/{step}/send-test", send_test, methods=["POST"]),
+        Route("/events", events),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _q(text: str) -> str:
+    return quote(text[:300])
+
+
+def _preheader(letter_html: str) -> str:
+    """The hidden preheader text: what an inbox shows after the subject."""
+    match = re.search(r'<div class="preheader"[^>]*>(.*?)</div>', letter_html, re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
+
+
+def serve_preview(app: App, port: int = 8026) -> None:
+    """Serve the preview page on 127.0.0.1 until interrupted."""
+    mailer = SmtpMailer(app.settings.smtp, app.settings.sender.from_email)
+    state = PreviewState(app=app, mailer=mailer)
+    print(f"Preview page: http://127.0.0.1:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(build_preview_app(state), host="127.0.0.1", port=port, log_level="warning")
