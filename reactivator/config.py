@@ -313,6 +313,18 @@ class CampaignSettings(_Section):
     steps: tuple[StepSettings, ...] = Field(default_factory=_default_steps)
     apology: ApologySettings = ApologySettings()
 
+    @field_validator("survey_reasons")
+    @classmethod
+    def _reason_slugs(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for reason in v:
+            if not _STEP_KEY.match(reason):
+                raise ValueError(
+                    f"survey reason {reason!r} must be lowercase words joined by '-', e.g. too-expensive"
+                )
+        if len(set(v)) != len(v):
+            raise ValueError("survey reasons must be unique")
+        return v
+
     @field_validator("exclude_tags", "include_tags")
     @classmethod
     def _tag_words(cls, v: tuple[str, ...]) -> tuple[str, ...]:

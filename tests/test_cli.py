@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from email import message_from_bytes, policy
@@ -11,11 +12,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SHIPPED_TEMPLATES
+
 NOW = "2026-06-01T12:00:00+00:00"
 
 
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("REACTIVATOR_")}
+    full_env["REACTIVATOR_TEMPLATES__DIR"] = str(SHIPPED_TEMPLATES)
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "reactivator", *args],
@@ -152,3 +156,79 @@ def test_markup_like_text_in_customer_data_is_printed_as_is(tmp_path: Path, shop
     shown = cli("customer", "[/]odd", cwd=tmp_path, env=shop)
     assert shown.returncode == 0, shown.stderr
     assert "[/]odd" in shown.stdout
+
+
+def test_templates_check_passes_for_the_shipped_letters_and_fails_with_file_and_line(tmp_path: Path) -> None:
+    ok = cli("templates", "check", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "8 letters, 0 errors" in ok.stdout
+    broken = tmp_path / "emails"
+    shutil.copytree(SHIPPED_TEMPLATES, broken)
+    subject = broken / "ru" / "our-promise.subject.j2"
+    subject.write_text("{{ customer.first_name }, hello\n", encoding="utf-8")
+    bad = cli("templates", "check", cwd=tmp_path, env={"REACTIVATOR_TEMPLATES__DIR": str(broken)})
+    assert bad.returncode == 1
+    assert "ru/our-promise.subject.j2:1: error: syntax error" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
+def test_preview_prints_the_letter_that_would_be_sent_and_changes_nothing(
+    tmp_path: Path, shop: dict[str, str]
+) -> None:
+    assert cli("db", "upgrade", cwd=tmp_path, env=shop).returncode == 0
+    assert cli("import", "customers", "customers.csv", cwd=tmp_path, env=shop).returncode == 0
+    assert cli("import", "orders", "orders.csv", cwd=tmp_path, env=shop).returncode == 0
+    before = (tmp_path / "shop.db").read_bytes()
+    result = subprocess.run(
+        [sys.executable, "-m", "reactivator", "preview", "c2", "--format", "eml", "--now", NOW],
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("REACTIVATOR_")},
+            **shop,
+            "REACTIVATOR_TEMPLATES__DIR": str(SHIPPED_TEMPLATES),
+        },
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    letter = message_from_bytes(result.stdout, policy=policy.default)
+    assert "Олег" in str(letter["Subject"])  # c2 is Russian and 13 months away: our-promise
+    assert "20%" in letter.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert str(letter["To"]).endswith("<oleg@example.ru>")
+    assert (tmp_path / "shop.db").read_bytes() == before
+
+    html = cli(
+        "preview",
+        "c1",
+        "--step",
+        "sorry-again",
+        "--format",
+        "html",
+        "--out",
+        "p.html",
+        cwd=tmp_path,
+        env=shop,
+    )
+    assert html.returncode == 0, html.stderr
+    assert "<html" in (tmp_path / "p.html").read_text()
+    not_due = cli("preview", "c4", "--now", NOW, cwd=tmp_path, env=shop)
+    assert not_due.returncode == 1
+    assert "gets no letter" in not_due.stderr
+
+
+def test_run_refuses_to_send_with_a_broken_template(tmp_path: Path, shop: dict[str, str]) -> None:
+    assert cli("db", "upgrade", cwd=tmp_path, env=shop).returncode == 0
+    assert cli("import", "customers", "customers.csv", cwd=tmp_path, env=shop).returncode == 0
+    assert cli("import", "orders", "orders.csv", cwd=tmp_path, env=shop).returncode == 0
+    broken = tmp_path / "emails"
+    shutil.copytree(SHIPPED_TEMPLATES, broken)
+    (broken / "en" / "we-miss-you.html.j2").write_text(
+        (broken / "en" / "we-miss-you.html.j2")
+        .read_text()
+        .replace("customer.first_name", "customer.firstname")
+    )
+    result = cli("run", "--now", NOW, cwd=tmp_path, env={**shop, "REACTIVATOR_TEMPLATES__DIR": str(broken)})
+    assert result.returncode == 1
+    assert "nothing was sent" in result.stderr
+    assert "en/we-miss-you.html.j2:" in result.stderr

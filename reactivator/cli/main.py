@@ -21,6 +21,7 @@ from reactivator.service import customers as customer_ops
 from reactivator.service import passes, reporting
 from reactivator.service.app import App
 from reactivator.service.importing import ImportKind, import_file
+from reactivator.service.letters import checked_composer
 from reactivator.service.rows import RowError, parse_amount_cents
 from reactivator.service.sending import send_due
 from reactivator.smtp.memory import MemoryMailer
@@ -249,9 +250,10 @@ def run(
         if dry_run:
             _dry_run(app, at, as_json, limit)
             return
+        composer = checked_composer(app, at)  # a broken template stops the run before the pass
         report = passes.enroll_and_queue(app, at)
         # Until SMTP delivery is configured, letters go to the in-memory mailer.
-        sent = asyncio.run(send_due(app, MemoryMailer(keep=False), at))
+        sent = asyncio.run(send_due(app, MemoryMailer(keep=False), at, composer=composer))
         if as_json:
             views.print_json({"pass": report, "sent": sent})
         else:

@@ -55,6 +55,7 @@ class Composer:
         self.catalog = catalog
         self.tokens = tokens
         self.locales = list(SUPPORTED_LOCALES)
+        self.step_keys = frozenset(step.key for step in self.steps())
 
     def steps(self) -> list[StepInfo]:
         """The campaign's ladder and the apology, in order."""

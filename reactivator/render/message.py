@@ -9,11 +9,14 @@ so a customer's name can never add a header of its own.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import format_datetime
 from typing import Any
@@ -66,24 +69,45 @@ class Envelope:
     unsubscribe_mailto: str
 
 
-def _body_encoding(body: str) -> str:
-    # Mostly-ASCII bodies (English) stay readable and compact as quoted-printable;
-    # mostly-Cyrillic ones are a third the size as base64 (QP triples every byte).
-    non_ascii = sum(1 for ch in body if ord(ch) > 127)
-    return "base64" if non_ascii * 4 > len(body) else "quoted-printable"
+def _encoded_part(body: str, subtype: str) -> MIMEPart:
+    """A UTF-8 text part, its body encoded by the C codecs in binascii.
+
+    The stdlib's own set_content encodes quoted-printable in pure Python, which
+    costs more than rendering the letter; binascii gives the same RFC 2045
+    output (76-character lines, soft breaks) many times faster. Mostly-ASCII
+    bodies (English) stay readable and compact as quoted-printable;
+    mostly-Cyrillic ones are far smaller as base64 (QP triples each byte).
+    """
+    data = body.replace("\r\n", "\n").encode("utf-8")
+    extra_bytes = len(data) - len(body)  # each non-ASCII character adds at least one
+    if extra_bytes * 4 > len(body):
+        cte, payload = "base64", base64.encodebytes(data).decode("ascii")
+    else:
+        cte = "quoted-printable"
+        payload = binascii.b2a_qp(data, quotetabs=False, istext=True, header=False).decode("ascii")
+    part = MIMEPart(policy=WIRE_POLICY)
+    part.set_raw("Content-Type", f'text/{subtype}; charset="utf-8"')
+    part.set_raw("Content-Transfer-Encoding", cte)
+    part.set_payload(payload)
+    return part
 
 
 def build_message(envelope: Envelope, subject: str, text: str, html: str, date: datetime) -> EmailMessage:
     """The finished message: headers, then text and HTML alternatives."""
     msg = EmailMessage(policy=WIRE_POLICY)
+    # Headers that can hold customer text go through the header registry (RFC 2047
+    # encoding, quoting); the rest are ASCII we made ourselves and are stored as is.
     msg["From"] = Address(display_name=one_line(envelope.from_name), addr_spec=envelope.from_email)
     msg["To"] = Address(display_name=one_line(envelope.to_name), addr_spec=envelope.to_email)
-    msg["Reply-To"] = envelope.reply_to
     msg["Subject"] = one_line(subject)
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = envelope.message_id
-    msg["List-Unsubscribe"] = f"<{envelope.unsubscribe_url}>, <mailto:{envelope.unsubscribe_mailto}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text, subtype="plain", charset="utf-8", cte=_body_encoding(text))
-    msg.add_alternative(html, subtype="html", charset="utf-8", cte=_body_encoding(html))
+    msg.set_raw("Reply-To", one_line(envelope.reply_to))
+    msg.set_raw("Date", format_datetime(date))
+    msg.set_raw("Message-ID", one_line(envelope.message_id))
+    unsubscribe = f"<{one_line(envelope.unsubscribe_url)}>, <mailto:{one_line(envelope.unsubscribe_mailto)}>"
+    msg.set_raw("List-Unsubscribe", unsubscribe)
+    msg.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    msg.set_raw("MIME-Version", "1.0")
+    # "=_" cannot occur in quoted-printable or base64 bodies, so the boundary never collides.
+    msg.set_raw("Content-Type", f'multipart/alternative; boundary="=_{secrets.token_hex(12)}"')
+    msg.set_payload([_encoded_part(text, "plain"), _encoded_part(html, "html")])
     return msg

@@ -176,6 +176,9 @@ def _write_letters(sent: list[tuple[str, EmailMessage]], outbox: Path) -> int:
         shutil.rmtree(outbox)
     outbox.mkdir(parents=True)
     for n, (recipient, message) in enumerate(sent, start=1):
-        name = f"{n:04d}-{recipient.replace('@', '_at_')}.eml"
-        (outbox / name).write_bytes(bytes(message))
+        name = f"{n:04d}-{recipient.replace('@', '_at_')}"
+        (outbox / f"{name}.eml").write_bytes(bytes(message))
+        html = message.get_body(("html",))
+        if html is not None:
+            (outbox / f"{name}.html").write_text(str(html.get_content()), encoding="utf-8")
     return len(sent)

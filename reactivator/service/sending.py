@@ -94,6 +94,12 @@ async def _send_one(
             outbox.defer(conn, letter.letter_id, worker, quiet_ends_at(now, zone, window), "quiet hours")
         report.deferred += 1
         return
+    if letter.step_key not in composer.step_keys:
+        with app.db.write() as conn:
+            reason = f"step {letter.step_key!r} is no longer in the campaign's ladder"
+            outbox.mark_failed(conn, letter.letter_id, worker, reason)
+        report.failed += 1
+        return
     try:
         message = composer.compose(letter, now).message
     except Exception as exc:

@@ -102,7 +102,7 @@ def test_the_letter_carries_the_steps_subject_coupon_and_a_safe_subject(app: App
     assert recipient == "x@example.com"
     assert message["Bcc"] is None
     assert "мы скучаем по Вам" in str(message["Subject"])
-    assert str(letter["coupon_code"]) in message.get_content()
+    assert str(letter["coupon_code"]) in message.get_body(("plain",)).get_content()
     assert message["Message-ID"] == letter["message_id"]
 
 
@@ -114,9 +114,8 @@ def test_a_letter_whose_step_left_the_ladder_fails_alone_and_the_rest_go_out(db_
     dormant_customer(app, "a", NOW, 100)
     dormant_customer(app, "b", NOW, 400)
     enroll_and_queue(app, NOW)
-    renamed = [s.model_dump() for s in app.settings.campaign.steps]
-    renamed[0]["key"] = "we-really-miss-you"
-    later = app_from_settings(make_settings(db_url, campaign={"steps": renamed}))
+    shorter = [s.model_dump() for s in app.settings.campaign.steps][1:]
+    later = app_from_settings(make_settings(db_url, campaign={"steps": shorter}))
     mailer = MemoryMailer()
     report = asyncio.run(send_due(later, mailer, NOW))
     assert (report.sent, report.failed) == (1, 1)

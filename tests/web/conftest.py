@@ -1,0 +1,116 @@
+"""Real servers for the web tests: the preview page under uvicorn, a capture SMTP server, Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from aiosmtpd.controller import Controller
+
+from reactivator.service.app import App, app_from_settings
+from reactivator.smtp.client import SmtpMailer
+from reactivator.web.preview import PreviewState, build_preview_app
+from tests.conftest import SHIPPED_TEMPLATES, make_settings
+
+CHROMIUM = os.environ.get("REACTIVATOR_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class CaptureHandler:
+    """Keeps every message the capture server receives."""
+
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), parsed))
+        return "250 OK"
+
+
+@pytest.fixture
+def capture_smtp() -> Iterator[tuple[int, CaptureHandler]]:
+    handler = CaptureHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, handler
+    finally:
+        controller.stop()
+
+
+@dataclass
+class PreviewServer:
+    url: str
+    templates: Path
+    app: App
+    mail: CaptureHandler
+
+
+@pytest.fixture
+def preview_server(
+    tmp_path: Path, sqlite_url: str, capture_smtp: tuple[int, CaptureHandler]
+) -> Iterator[PreviewServer]:
+    smtp_port, handler = capture_smtp
+    templates = tmp_path / "emails"
+    shutil.copytree(SHIPPED_TEMPLATES, templates)
+    settings = make_settings(sqlite_url, templates={"dir": templates}, smtp={"port": smtp_port})
+    app = app_from_settings(settings)
+    state = PreviewState(app=app, mailer=SmtpMailer(settings.smtp, settings.sender.from_email))
+    port = free_port()
+    config = uvicorn.Config(
+        build_preview_app(state),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the preview server did not start")
+        time.sleep(0.05)
+    try:
+        yield PreviewServer(f"http://127.0.0.1:{port}", templates, app, handler)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.db.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests, but there is no Chromium at {CHROMIUM}")
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            yield launched
+        finally:
+            launched.close()
