@@ -161,9 +161,8 @@ def main() -> None:
     print(f"{locale}/{step.key}: {len(letters)} letters, HTML ~{size / 1024:.1f} KB, best of {args.repeat}")
     print(f"{'reference: bare Jinja2 render':36s} {ref * 1e6:9.0f} us/letter   1.00")
     for label, seconds, target in figures:
-        print(
-            f"{label:36s} {seconds * 1e6:9.0f} us/letter {seconds / ref:6.2f}x  {('target ' + target) if target else ''}"
-        )
+        goal = f"target {target}" if target else ""
+        print(f"{label:36s} {seconds * 1e6:9.0f} us/letter {seconds / ref:6.2f}x  {goal}")
     print("breakdown of the full path:")
     for label, seconds in parts:
         print(f"  {label:34s} {seconds * 1e6:9.0f} us/letter {seconds / ref:6.2f}x")
