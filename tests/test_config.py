@@ -17,7 +17,6 @@ STEP = """
 key = "{key}"
 from_days = {days}
 discount_percent = 10
-subject = {{ en = "Hello", ru = "Привет" }}
 """
 
 
@@ -236,12 +235,10 @@ def test_step_keys_must_be_unique(tmp_path: Path) -> None:
         load_settings(path)
 
 
-def test_step_subject_needs_every_locale(tmp_path: Path) -> None:
-    text = (
-        '[[campaign.steps]]\nkey = "only"\nfrom_days = 90\ndiscount_percent = 10\nsubject = { en = "Hi" }\n'
-    )
-    with pytest.raises(ConfigError, match="missing: ru"):
-        load_settings(write(tmp_path, text))
+def test_an_unsafe_survey_reason_is_rejected(tmp_path: Path) -> None:
+    path = write(tmp_path, '[campaign]\nsurvey_reasons = ["too expensive/../x"]\n')
+    with pytest.raises(ConfigError, match="survey reason"):
+        load_settings(path)
 
 
 def test_segment_tiers_not_ascending_are_rejected(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from inscriptis import get_text
+from inscriptis.model.config import ParserConfig
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 
 from reactivator.config import SUPPORTED_LOCALES
@@ -30,6 +31,9 @@ from reactivator.render.environment import make_environment
 from reactivator.render.inline import Inliner, PremailerInliner, inline_source, is_document, template_css
 
 SUFFIXES = ("subject", "html", "txt")
+# A derived text part keeps the link targets ("[Unsubscribe](https://...)"): in plain
+# text a link without its address is no link at all.
+_TEXT_FROM_HTML = ParserConfig(display_links=True)
 LAYOUT = "_layout.html.j2"
 
 
@@ -137,4 +141,4 @@ class Catalog:
         name = template_name(locale, step_key, "txt")
         if name in self.sources:
             return self.text_env.get_template(name).render(context)
-        return str(get_text(html)).strip() + "\n"
+        return str(get_text(html, _TEXT_FROM_HTML)).strip() + "\n"

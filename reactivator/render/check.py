@@ -184,8 +184,13 @@ class Checker:
                 sample_letter(sample, self.now), step.key, step.index, step.discount, step.kind, self.now
             )
             try:
+                # The sources as written first, so that an error points at the marketer's line
+                # (the inlined twins are laid out differently).
+                context = self.composer.context_for(letter, self.now, locale)
+                self.catalog.render_subject(locale, step.key, context)
+                raw = self.catalog.render_raw_html(locale, step.key, context)
+                self.catalog.render_text(locale, step.key, context, raw)
                 composed = self.composer.compose(letter, self.now, locale=locale)
-                raw = self.catalog.render_raw_html(locale, step.key, composed.context)
             except TemplateSyntaxError:
                 return  # already reported by _compile_all
             except Exception as exc:

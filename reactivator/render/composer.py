@@ -19,7 +19,7 @@ from reactivator.core.records import ClaimedLetter
 from reactivator.render.catalog import Catalog
 from reactivator.render.context import letter_context
 from reactivator.render.links import LetterLinks, Tokens
-from reactivator.render.message import Envelope, build_message, one_line
+from reactivator.render.message import Envelope, build_message, encoded_subject, one_line
 
 TEST_PREFIX = "[TEST] "
 
@@ -78,11 +78,19 @@ class Composer:
         token = token_url.rsplit("/", 1)[1]
         return f"{address}?subject={quote('unsubscribe ' + token)}"
 
+    def links_for(self, letter: ClaimedLetter) -> LetterLinks:
+        s = self.settings
+        return LetterLinks(self.tokens, s.web.base_url, letter.letter_id, letter.customer_id, s.web.tracking)
+
+    def context_for(self, letter: ClaimedLetter, now: datetime, locale: str) -> dict[str, Any]:
+        """The template context of a letter, as compose builds it."""
+        return letter_context(letter, self.settings, locale, self.links_for(letter), now)
+
     def compose(self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None) -> Composed:
         """The finished letter, in the customer's language unless `locale` is given."""
         s = self.settings
         locale = locale or self.locale_of(letter.locale)
-        links = LetterLinks(self.tokens, s.web.base_url, letter.letter_id, letter.customer_id, s.web.tracking)
+        links = self.links_for(letter)
         context = letter_context(letter, s, locale, links, now)
         subject = one_line(self.catalog.render_subject(locale, letter.step_key, context))
         html = self.catalog.render_html(locale, letter.step_key, context)
@@ -105,7 +113,11 @@ class Composer:
         """The same letter addressed to a tester, marked [TEST], with a Message-ID of its own."""
         message = copy.deepcopy(composed.message)
         domain = self.settings.sender.from_email.rpartition("@")[2]
-        message.replace_header("To", address)
-        message.replace_header("Subject", TEST_PREFIX + composed.subject)
-        message.replace_header("Message-ID", make_msgid("test", domain=domain))
+        for name, value in (
+            ("To", address),
+            ("Subject", encoded_subject(TEST_PREFIX + composed.subject)),
+            ("Message-ID", make_msgid("test", domain=domain)),
+        ):
+            del message[name]
+            message.set_raw(name, value)
         return message

@@ -15,10 +15,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
+from email.header import Header
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
-from email.utils import format_datetime
+from email.utils import formataddr, format_datetime
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -26,6 +26,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # encoded words (what the stdlib does with a long unbreakable token) would break them.
 _LITERAL_HEADERS = frozenset({"list-unsubscribe", "list-unsubscribe-post"})
 MAX_LINE = 998  # RFC 5322: no line longer than this, ever
+_HEADER_WIDTH = 78
 
 
 class WirePolicy(EmailPolicy):
@@ -92,14 +93,38 @@ def _encoded_part(body: str, subtype: str) -> MIMEPart:
     return part
 
 
+def encoded_subject(subject: str) -> str:
+    """The Subject value, RFC 2047 encoded where needed and folded to 78 columns.
+
+    email.header.Header keeps each space inside the encoded words; the newer
+    header registry (Python 3.11) may put the space between two encoded words
+    as folding whitespace, where decoders drop it ("снова Вас" arrives as
+    "сноваВас").
+    """
+    text = one_line(subject)
+    charset = "us-ascii" if text.isascii() else "utf-8"
+    return Header(text, charset, maxlinelen=78, header_name="Subject").encode(linesep="\r\n")
+
+
+def mailbox(header: str, name: str, address: str) -> str:
+    """`Name <address>` as one header line; just the address when the name would need folding.
+
+    A name that fits is one RFC 2047 encoded word (or a quoted string); a longer
+    one would have to be split into several encoded words, which clients join
+    inconsistently, so it is left out rather than garbled.
+    """
+    formatted = formataddr((one_line(name), address), charset="utf-8")
+    return formatted if len(header) + 2 + len(formatted) <= _HEADER_WIDTH else address
+
+
 def build_message(envelope: Envelope, subject: str, text: str, html: str, date: datetime) -> EmailMessage:
     """The finished message: headers, then text and HTML alternatives."""
     msg = EmailMessage(policy=WIRE_POLICY)
-    # Headers that can hold customer text go through the header registry (RFC 2047
-    # encoding, quoting); the rest are ASCII we made ourselves and are stored as is.
-    msg["From"] = Address(display_name=one_line(envelope.from_name), addr_spec=envelope.from_email)
-    msg["To"] = Address(display_name=one_line(envelope.to_name), addr_spec=envelope.to_email)
-    msg["Subject"] = one_line(subject)
+    # Every value is either ASCII we made ourselves or encoded above, so it is
+    # stored as is: no customer text can reach a header unencoded or add a line.
+    msg.set_raw("From", mailbox("From", envelope.from_name, envelope.from_email))
+    msg.set_raw("To", mailbox("To", envelope.to_name, envelope.to_email))
+    msg.set_raw("Subject", encoded_subject(subject))
     msg.set_raw("Reply-To", one_line(envelope.reply_to))
     msg.set_raw("Date", format_datetime(date))
     msg.set_raw("Message-ID", one_line(envelope.message_id))

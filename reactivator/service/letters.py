@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import datetime
 
 from reactivator.db.secrets import stored_keys
@@ -31,12 +32,15 @@ _checked: dict[tuple[str, str], tuple[Catalog, CheckResult]] = {}
 _KEEP_VERSIONS = 8
 
 
-def load_letters(app: App, now: datetime) -> tuple[Composer, CheckResult]:
-    """Read and check the templates; the composer is usable for the steps that passed."""
+def load_letters(app: App, now: datetime, tokens: Tokens | None = None) -> tuple[Composer, CheckResult]:
+    """Read and check the templates; the composer is usable for the steps that passed.
+
+    Without `tokens`, links are signed with the real keys (which may touch the database).
+    """
     folder = app.settings.templates.dir
     sources = read_folder(folder)
     key = (version_of(sources), app.settings.model_dump_json())
-    tokens = Tokens(signing_keys(app, now))
+    tokens = tokens or Tokens(signing_keys(app, now))
     if key in _checked:
         catalog, result = _checked[key]
         return Composer(app.settings, catalog, tokens), result
@@ -55,3 +59,8 @@ def checked_composer(app: App, now: datetime) -> Composer:
     if not result.ok:
         raise TemplateError([str(p) for p in result.errors], str(app.settings.templates.dir))
     return composer
+
+
+def throwaway_tokens() -> Tokens:
+    """Signing for letters nobody receives (the template check): a random key, no database."""
+    return Tokens([secrets.token_urlsafe(32)])

@@ -7,6 +7,9 @@ Create Date: 2026-11-23 09:00:00
 
 from __future__ import annotations
 
+import secrets
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -19,7 +22,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table(
+    table = op.create_table(
         "signing_keys",
         sa.Column(
             "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
@@ -28,6 +31,8 @@ def upgrade() -> None:
         sa.Column("created_at", reactivator.db.types.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signing_keys")),
     )
+    # The first key is made here, so that signing a link never has to write.
+    op.bulk_insert(table, [{"secret": secrets.token_urlsafe(48), "created_at": datetime.now(UTC)}])
 
 
 def downgrade() -> None:
