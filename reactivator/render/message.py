@@ -18,7 +18,7 @@ from datetime import datetime
 from email.header import Header
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
-from email.utils import formataddr, format_datetime
+from email.utils import format_datetime, formataddr
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
