@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -40,15 +41,37 @@ def make_environment(loader: BaseLoader, *, html: bool) -> ImmutableSandboxedEnv
     return env
 
 
+# Formatting is pure and the same few values recur in every letter (prices, the
+# expiry date, day counts), so results are memoised; Babel's CLDR lookups
+# would otherwise cost more than rendering the template.
+@lru_cache(maxsize=16)
+def _locale_named(name: str) -> Locale:
+    return Locale.parse(name)
+
+
 def _locale(ctx: Context) -> Locale:
-    return Locale.parse(str(ctx.get("locale", "en")))
+    return _locale_named(str(ctx.get("locale", "en")))
+
+
+@lru_cache(maxsize=4096)
+def _money(amount: str, currency: str, locale: Locale) -> str:
+    return str(format_currency(Decimal(amount), currency, locale=locale))
+
+
+@lru_cache(maxsize=1024)
+def _date(value: date, locale: Locale) -> str:
+    return str(format_date(value, format="long", locale=locale))
+
+
+@lru_cache(maxsize=4096)
+def _number(value: float | int, locale: Locale) -> str:
+    return str(format_decimal(value, locale=locale))
 
 
 @pass_context
 def money(ctx: Context, amount: float | Decimal | int) -> str:
     """An amount in the shop's currency, written the customer's way ($49.00 / 49,00 $)."""
-    currency = str(ctx["shop"]["currency"])
-    return str(format_currency(Decimal(str(amount)), currency, locale=_locale(ctx)))
+    return _money(str(amount), str(ctx["shop"]["currency"]), _locale(ctx))
 
 
 @pass_context
@@ -56,12 +79,12 @@ def long_date(ctx: Context, value: date | datetime) -> str:
     """A date as the customer reads it: November 23, 2026 / 23 ноября 2026 г."""
     if isinstance(value, datetime):
         value = value.date()
-    return str(format_date(value, format="long", locale=_locale(ctx)))
+    return _date(value, _locale(ctx))
 
 
 @pass_context
 def number(ctx: Context, value: float | int) -> str:
-    return str(format_decimal(value, locale=_locale(ctx)))
+    return _number(value, _locale(ctx))
 
 
 @pass_context
@@ -74,12 +97,15 @@ def plural(ctx: Context, count: int, *forms: str) -> str:
     if not forms:
         raise ValueError("plural needs the word forms, e.g. plural('day', 'days')")
     loc = _locale(ctx)
+    return f"{_number(count, loc)} {forms[min(_form_index(count, loc), len(forms) - 1)]}"
+
+
+@lru_cache(maxsize=4096)
+def _form_index(count: int, loc: Locale) -> int:
     rule = loc.plural_form
     used = [c for c in _CATEGORY_ORDER if c in rule.tags] + ["other"]
     category = rule(count)
-    index = used.index(category) if category in used else len(used) - 1
-    word = forms[min(index, len(forms) - 1)]
-    return f"{format_decimal(count, locale=loc)} {word}"
+    return used.index(category) if category in used else len(used) - 1
 
 
 def plain(value: Any) -> Any:

@@ -12,13 +12,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email.header import Header
 from email.message import EmailMessage, MIMEPart
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from typing import Any
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
@@ -40,6 +40,14 @@ class WirePolicy(EmailPolicy):
             raise ValueError(f"{name} must be ASCII and under {MAX_LINE} characters")
         return text + self.linesep
 
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        # The generator reads each part's Content-Type several times, and parsing it
+        # through the header registry every time cost more than rendering the letter;
+        # the parts' headers are the same in every letter, so their parse is kept.
+        if name.lower() in _MEMO_HEADERS and isinstance(value, str) and not hasattr(value, "name"):
+            return _parsed_header(name, value)
+        return super().header_fetch_parse(name, value)
+
     def fold(self, name: str, value: Any) -> str:
         return self._literal(name, value) or super().fold(name, value)
 
@@ -49,6 +57,15 @@ class WirePolicy(EmailPolicy):
 
 
 WIRE_POLICY = WirePolicy(linesep="\r\n", max_line_length=78)
+BOUNDARY = "=_reactivator_alternative"
+_MEMO_HEADERS = frozenset({"content-type", "content-transfer-encoding"})
+
+
+@lru_cache(maxsize=64)
+def _parsed_header(name: str, value: str) -> Any:
+    # Keyed without the policy: the generator works on clones of it (per line ending),
+    # and a parsed header does not depend on the line ending.
+    return EmailPolicy.header_fetch_parse(WIRE_POLICY, name, value)
 
 
 def one_line(value: str) -> str:
@@ -132,7 +149,8 @@ def build_message(envelope: Envelope, subject: str, text: str, html: str, date: 
     msg.set_raw("List-Unsubscribe", unsubscribe)
     msg.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
     msg.set_raw("MIME-Version", "1.0")
-    # "=_" cannot occur in quoted-printable or base64 bodies, so the boundary never collides.
-    msg.set_raw("Content-Type", f'multipart/alternative; boundary="=_{secrets.token_hex(12)}"')
+    # "=_" cannot occur in quoted-printable or base64 bodies, so this boundary never
+    # collides with a part, and being constant its header parses once per process.
+    msg.set_raw("Content-Type", f'multipart/alternative; boundary="{BOUNDARY}"')
     msg.set_payload([_encoded_part(text, "plain"), _encoded_part(html, "html")])
     return msg
