@@ -20,9 +20,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
-from itsdangerous import BadData, Serializer
+from itsdangerous import BadData, Serializer, Signer, want_bytes
 
 from reactivator.errors import InputError
 
@@ -52,6 +52,23 @@ class _UrlSafeJson:
         return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
 
 
+class _KeyCachingSigner(Signer):
+    """itsdangerous' Signer, deriving each (salt, key) once instead of on every signature.
+
+    The serializer makes a new signer per token, so the cache lives on the class;
+    it holds one entry per purpose and key.
+    """
+
+    _derived: ClassVar[dict[tuple[bytes, bytes], bytes]] = {}
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        raw = self.secret_keys[-1] if secret_key is None else want_bytes(secret_key)
+        cache_key = (self.salt, raw)
+        if cache_key not in self._derived:
+            self._derived[cache_key] = super().derive_key(raw)
+        return self._derived[cache_key]
+
+
 class Tokens:
     """Sign and verify the tokens of each purpose with the given keys (newest first)."""
 
@@ -61,7 +78,8 @@ class Tokens:
         # itsdangerous signs with the last key and verifies with all of them.
         ordered = list(reversed(keys))
         self._serializers = {
-            p: Serializer(ordered, salt=f"reactivator.{p}", serializer=_UrlSafeJson) for p in PURPOSES
+            p: Serializer(ordered, salt=f"reactivator.{p}", serializer=_UrlSafeJson, signer=_KeyCachingSigner)
+            for p in PURPOSES
         }
 
     def sign(self, purpose: str, payload: Any) -> str:
@@ -101,8 +119,15 @@ class LetterLinks:
     def open_pixel(self) -> str:
         return f"{self.base_url}/o/{self.tokens.sign('open', self.letter_id)}.gif"
 
+    @cached_property
+    def _clicks(self) -> dict[str, str]:
+        return {}
+
     def click(self, url: str) -> str:
-        return f"{self.base_url}/c/{self.tokens.sign('click', [self.letter_id, url])}"
+        """The click URL for `url` (the HTML and text parts share it)."""
+        if url not in self._clicks:
+            self._clicks[url] = f"{self.base_url}/c/{self.tokens.sign('click', [self.letter_id, url])}"
+        return self._clicks[url]
 
     def _trackable(self, url: str) -> bool:
         return self.tracking and not url.startswith(self.base_url + "/")
