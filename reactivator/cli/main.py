@@ -319,7 +319,8 @@ def demo(
         views.out.print(
             f"\nDemo database: [bold]{db}[/]; "
             f"{result.letters_written} letters written to [bold]{outbox}/[/].\n"
-            f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} run --dry-run"
+            f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} run --dry-run\n"
+            f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} preview --serve"
         )
 
     guard(body)
