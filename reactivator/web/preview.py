@@ -16,12 +16,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import uvicorn
 from email_validator import EmailNotValidError, validate_email
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -147,10 +149,15 @@ def build_preview_app(state: PreviewState) -> Starlette:
 
     async def send_test(request: Request) -> Response:
         locale, step = request.path_params["locale"], request.path_params["step"]
+        # Only this page may send: a form on another site posting to 127.0.0.1 is refused.
+        origin = request.headers.get("origin")
+        if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+            return PlainTextResponse("cross-site request refused", status_code=403)
         if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
             return PlainTextResponse("form too large", status_code=413)
         form = await request.form()
-        back = f"/letter/{locale}/{step}?{request.url.query}"
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "notice"]
+        back = f"/letter/{locale}/{step}?{urlencode(kept)}"
         try:
             address = validate_email(str(form.get("address", "")), check_deliverability=False).normalized
         except EmailNotValidError as exc:
@@ -206,7 +213,9 @@ def build_preview_app(state: PreviewState) -> Starlette:
         Route("/letter/{locale}/{step}/send-test", send_test, methods=["POST"]),
         Route("/events", events),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Served on loopback for one person: refuse other Host names (DNS rebinding).
+    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def _q(text: str) -> str:

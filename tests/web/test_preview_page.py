@@ -144,3 +144,21 @@ def test_hostile_requests_get_client_errors(preview_server: PreviewServer) -> No
         status = exc.code
     assert status == 413
     assert preview_server.mail.messages == []
+
+
+def test_another_site_cannot_make_the_page_send_mail(preview_server: PreviewServer) -> None:
+    def post(headers: dict[str, str]) -> int:
+        request = urllib.request.Request(
+            preview_server.url + "/letter/en/we-miss-you/send-test",
+            data=b"address=victim%40example.com",
+            headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+            method="POST",
+        )
+        try:
+            return int(urllib.request.urlopen(request).status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert post({"Origin": "https://evil.example"}) == 403
+    assert post({"Host": "evil.example"}) == 400
+    assert preview_server.mail.messages == []
