@@ -295,6 +295,8 @@ class CampaignSettings(_Section):
     # The one-click "Why did you stop buying?" answers offered in every letter;
     # their labels live in the templates (templates/emails/<locale>/_strings.j2).
     survey_reasons: tuple[str, ...] = SURVEY_REASONS
+    # An open pixel and signed click-tracking links in this campaign's letters.
+    tracking: bool = True
     include_classes: tuple[Literal["A", "B", "C"], ...] = ("A", "B", "C")
     exclude_tags: tuple[str, ...] = ("bad_payer",)
     include_tags: tuple[str, ...] = ()
@@ -369,8 +371,6 @@ class WebSettings(_Section):
     # The public address of reactivator's web endpoints, as written into every
     # letter's tracking, unsubscribe and survey links.
     base_url: str = "http://127.0.0.1:8025"
-    # Add an open pixel and route links through signed click URLs.
-    tracking: bool = True
 
     @field_validator("base_url")
     @classmethod

@@ -79,8 +79,10 @@ class Composer:
         return f"{address}?subject={quote('unsubscribe ' + token)}"
 
     def links_for(self, letter: ClaimedLetter) -> LetterLinks:
-        s = self.settings
-        return LetterLinks(self.tokens, s.web.base_url, letter.letter_id, letter.customer_id, s.web.tracking)
+        tracking = self.settings.campaign.tracking
+        return LetterLinks(
+            self.tokens, self.settings.web.base_url, letter.letter_id, letter.customer_id, tracking
+        )
 
     def context_for(self, letter: ClaimedLetter, now: datetime, locale: str) -> dict[str, Any]:
         """The template context of a letter, as compose builds it."""
