@@ -357,6 +357,22 @@ class SmtpSettings(_Section):
     starttls: bool = False
     tls: bool = False
     timeout_seconds: float = Field(30.0, gt=0)
+    # Persistent connections kept open and reused for many letters.
+    pool_size: int = Field(8, ge=1, le=100)
+    # Letters per second over all connections (0: no limit).
+    messages_per_second: float = Field(0.0, ge=0)
+    # Per recipient domain: letters in flight at once, and letters per second (0: no limit),
+    # so that a big mailbox provider is not flooded.
+    domain_concurrency: int = Field(4, ge=1)
+    domain_messages_per_second: float = Field(0.0, ge=0)
+    # A letter that keeps getting temporary failures is retried with growing,
+    # jittered delays for this long after it was queued, then expires.
+    retry_lifetime_hours: float = Field(72.0, gt=0)
+    # After a policy rejection (5.7.x) nothing more goes to that domain for this long.
+    domain_pause_minutes: float = Field(30.0, gt=0)
+    # The envelope sender (where bounces go); empty: the sender's from_email.
+    # "{token}" in it is replaced per letter (VERP), e.g. "bounces+{token}@shop.example.com".
+    return_path: str = ""
 
     @model_validator(mode="after")
     def _one_tls_mode(self) -> SmtpSettings:

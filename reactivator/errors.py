@@ -9,6 +9,7 @@
     │   └── SchemaMissingError       the schema is absent or older than this code
     └── DeliveryError                a letter could not be handed to the mail server
             .permanent               True: retrying will not help (5xx, bad address)
+            .code, .status           the SMTP reply code and enhanced status (5.1.1)
 
 Adapters translate library exceptions (SQLAlchemy, SMTP) into these at their
 edge, so the service layer and the CLI only ever see this tree.
@@ -83,7 +84,20 @@ class SchemaMissingError(StorageError):
 class DeliveryError(ReactivatorError):
     """A letter could not be handed over; `permanent` says whether a retry can help."""
 
-    def __init__(self, message: str, *, permanent: bool, code: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool, code: int | None = None, status: str | None = None
+    ) -> None:
         self.permanent = permanent
         self.code = code
+        self.status = status  # RFC 3463 enhanced status code, when the server gave one
         super().__init__(message)
+
+    @property
+    def bad_mailbox(self) -> bool:
+        """A permanent failure that says the address itself is wrong (5.1.x): suppress it."""
+        return self.permanent and (self.status or "").startswith("5.1.")
+
+    @property
+    def policy_rejection(self) -> bool:
+        """A 5.7.x refusal: the receiver blocks us, not the customer; pause the domain."""
+        return (self.status or "").startswith("5.7.")

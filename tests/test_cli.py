@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SHIPPED_TEMPLATES
+from tests.smtp_servers import CaptureHandler, smtp_server
 
 NOW = "2026-06-01T12:00:00+00:00"
 
@@ -102,8 +103,13 @@ def test_import_segment_dry_run_run_purchase_report(tmp_path: Path, shop: dict[s
     again = cli("run", "--dry-run", "--json", "--now", NOW, cwd=tmp_path, env=shop)
     assert again.stdout == dry.stdout  # a dry run changed nothing
 
-    ran = cli("run", "--now", NOW, "--json", cwd=tmp_path, env=shop)
+    capture = CaptureHandler()
+    with smtp_server(capture) as port:
+        ran = cli(
+            "run", "--now", NOW, "--json", cwd=tmp_path, env={**shop, "REACTIVATOR_SMTP__PORT": str(port)}
+        )
     assert json.loads(ran.stdout)["sent"]["sent"] == 2
+    assert sorted(capture.recipients()) == ["ann@example.com", "oleg@example.ru"]  # sent for real, over SMTP
 
     bought = cli(
         "purchase", "c1", "--amount", "55.10", "--at", "2026-06-03T09:00:00Z", cwd=tmp_path, env=shop

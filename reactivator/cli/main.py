@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,14 +18,14 @@ from reactivator.cli import views
 from reactivator.cli.common import JsonOption, NowOption, app_from_state, guard, parse_now, program, state
 from reactivator.cli.letters import preview, templates_cli
 from reactivator.errors import InputError
+from reactivator.render.composer import Composer
 from reactivator.service import customers as customer_ops
 from reactivator.service import passes, reporting
 from reactivator.service.app import App
 from reactivator.service.importing import ImportKind, import_file
 from reactivator.service.letters import checked_composer
 from reactivator.service.rows import RowError, parse_amount_cents
-from reactivator.service.sending import send_due
-from reactivator.smtp.memory import MemoryMailer
+from reactivator.service.sending import SendReport, send_over_smtp
 
 cli = typer.Typer(
     name="reactivator",
@@ -252,14 +253,26 @@ def run(
             return
         composer = checked_composer(app, at)  # a broken template stops the run before the pass
         report = passes.enroll_and_queue(app, at)
-        # Until SMTP delivery is configured, letters go to the in-memory mailer.
-        sent = asyncio.run(send_due(app, MemoryMailer(keep=False), at, composer=composer))
+        sent = asyncio.run(_send_until_stopped(app, at, composer))
         if as_json:
             views.print_json({"pass": report, "sent": sent})
         else:
             views.pass_report(report, sent)
 
     guard(body)
+
+
+async def _send_until_stopped(app: App, at: datetime, composer: Composer) -> SendReport:
+    """Send over SMTP; SIGTERM or Ctrl+C stops claiming, lets letters in flight finish, exits cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        return await send_over_smtp(app, at, composer, stop)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
 
 def _dry_run(app: App, at: datetime, as_json: bool, limit: int) -> None:
@@ -318,7 +331,8 @@ def demo(
         views.campaign(result.campaign)
         views.out.print(
             f"\nDemo database: [bold]{db}[/]; "
-            f"{result.letters_written} letters written to [bold]{outbox}/[/].\n"
+            f"{result.letters_written} letters sent over SMTP to a capture server on 127.0.0.1 "
+            f"and written to [bold]{outbox}/[/] (.eml as received, .html to open in a browser).\n"
             f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} run --dry-run\n"
             f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} preview --serve"
         )

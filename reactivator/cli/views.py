@@ -125,7 +125,8 @@ def pass_report(report: PassReport, sent: SendReport | None) -> None:
     if sent is not None:
         out.print(
             f"Sent {sent.sent:,}, deferred {sent.deferred:,} (quiet hours or temporary errors), "
-            f"cancelled {sent.cancelled:,}, failed {sent.failed:,}."
+            f"cancelled {sent.cancelled:,}, failed {sent.failed:,}, bounced {sent.bounced:,}, "
+            f"expired {sent.expired:,}."
             + (f" [red]{sent.lease_lost:,} finished after their lease ran out[/]." if sent.lease_lost else "")
         )
 

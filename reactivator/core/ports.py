@@ -9,10 +9,11 @@ from typing import Protocol
 class Mailer(Protocol):
     """Hands one finished letter to a mail server (or to memory, for dry runs and tests).
 
-    Raises reactivator.errors.DeliveryError; its `permanent` flag carries the
-    retry decision.
+    `sender` is the envelope sender (the return path), when it differs from the
+    mailer's default. Raises reactivator.errors.DeliveryError; its `permanent`
+    flag carries the retry decision.
     """
 
-    async def send(self, message: EmailMessage, recipient: str) -> None: ...
+    async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None: ...
 
     async def close(self) -> None: ...

@@ -84,6 +84,8 @@ class ClaimedLetter:
     subscription: Subscription
     enrollment_status: EnrollmentStatus
     letter_status: LetterStatus
+    queued_at: datetime | None = None
+    attempts: int = 0
 
 
 @dataclass(frozen=True, slots=True)

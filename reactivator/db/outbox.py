@@ -54,6 +54,8 @@ def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
             letters.c.coupon_code,
             letters.c.coupon_expires_at,
             letters.c.status.label("letter_status"),
+            letters.c.queued_at,
+            letters.c.attempts,
             customers.c.id.label("customer_id"),
             customers.c.external_id,
             customers.c.email,
@@ -100,6 +102,8 @@ def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
             subscription=Subscription(r.subscription),
             enrollment_status=EnrollmentStatus(r.enrollment_status),
             letter_status=LetterStatus(r.letter_status),
+            queued_at=r.queued_at,
+            attempts=r.attempts,
         )
         for r in conn.execute(query)
     ]
@@ -131,11 +135,27 @@ def mark_cancelled(conn: Connection, letter_id: int, worker: str, reason: str) -
     )
 
 
-def mark_failed(conn: Connection, letter_id: int, worker: str, reason: str) -> None:
+def mark_failed(
+    conn: Connection, letter_id: int, worker: str, reason: str, status: LetterStatus = LetterStatus.FAILED
+) -> None:
+    """End the letter as failed (permanently) or expired (retried for too long), with the reason."""
     conn.execute(
         update(letters)
         .where(_leased(letter_id, worker))
-        .values(status=LetterStatus.FAILED.value, ended_reason=reason, last_error=reason, lease_until=None)
+        .values(status=status.value, ended_reason=reason, last_error=reason, lease_until=None)
+    )
+
+
+def release(conn: Connection, letter_ids: list[int], worker: str) -> None:
+    """Give back claimed letters this sender will not handle (it is stopping)."""
+    conn.execute(
+        update(letters)
+        .where(
+            letters.c.id.in_(letter_ids),
+            letters.c.leased_by == worker,
+            letters.c.status == LetterStatus.QUEUED.value,
+        )
+        .values(lease_until=None, leased_by=None)
     )
 
 

@@ -15,7 +15,6 @@ import random
 import shutil
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
 from faker import Faker
@@ -28,7 +27,8 @@ from reactivator.service.app import App, app_from_settings
 from reactivator.service.importing import record_customers
 from reactivator.service.passes import PassReport, enroll_and_queue
 from reactivator.service.reporting import CampaignReport, SegmentReport, campaign_report, segments
-from reactivator.service.sending import SendReport, send_due
+from reactivator.service.sending import SendReport, send_due, send_over_smtp
+from reactivator.smtp.capture import CaptureServer
 from reactivator.smtp.memory import MemoryMailer
 
 SEED = 20_240_901
@@ -118,24 +118,33 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
     start = now - timedelta(days=730)
     record_customers(app, people, start)
     rng = random.Random(SEED)
-    mailer = MemoryMailer()
+    history_mailer = MemoryMailer(keep=False)  # the months played forward: their letters are history
     pending = sorted(history, key=lambda o: o.placed_at)
     report: PassReport | None = None
     sent = SendReport()
+    if outbox_dir.exists():
+        shutil.rmtree(outbox_dir)
     for days_ago in PHASES_DAYS_AGO:
         at = now - timedelta(days=days_ago)
         pending = _feed_orders(app, pending, at)
         report = enroll_and_queue(app, at)
-        sent = asyncio.run(send_due(app, mailer, at))
         if days_ago:
+            sent = asyncio.run(send_due(app, history_mailer, at))
             # Half a day later every time zone has had its morning: the letters held
             # for quiet hours go out then, as a daemon would send them.
-            _add(sent, asyncio.run(send_due(app, mailer, at + timedelta(hours=12))))
+            _add(sent, asyncio.run(send_due(app, history_mailer, at + timedelta(hours=12))))
             pending = sorted(pending + _coupon_returns(app, rng, at), key=lambda o: o.placed_at)
-            mailer.sent.clear()  # the letters written out are those of the pass now
     assert report is not None
-    written = _write_letters(mailer.sent, outbox_dir)
-    return DemoResult(segments(app, now, detail=True), report, sent, campaign_report(app), written)
+    # Today's letters go through the real SMTP path into a capture server.
+    with CaptureServer(outbox_dir) as capture:
+        live = app_from_settings(
+            settings.model_copy(
+                update={"smtp": settings.smtp.model_copy(update={"host": "127.0.0.1", "port": capture.port})}
+            )
+        )
+        sent = asyncio.run(send_over_smtp(live, now))
+        live.db.dispose()
+    return DemoResult(segments(app, now, detail=True), report, sent, campaign_report(app), capture.received)
 
 
 def _add(total: SendReport, more: SendReport) -> None:
@@ -169,16 +178,3 @@ def _coupon_returns(app: App, rng: random.Random, at: datetime) -> list[OrderRec
             OrderRecord(f"{customer}-R{rng.randint(1000, 9999)}", customer, placed, amount, "USD", code)
         )
     return orders
-
-
-def _write_letters(sent: list[tuple[str, EmailMessage]], outbox: Path) -> int:
-    if outbox.exists():
-        shutil.rmtree(outbox)
-    outbox.mkdir(parents=True)
-    for n, (recipient, message) in enumerate(sent, start=1):
-        name = f"{n:04d}-{recipient.replace('@', '_at_')}"
-        (outbox / f"{name}.eml").write_bytes(bytes(message))
-        html = message.get_body(("html",))
-        if html is not None:
-            (outbox / f"{name}.html").write_text(str(html.get_content()), encoding="utf-8")
-    return len(sent)

@@ -21,7 +21,7 @@ class MemoryMailer:
     handed_over: int = 0
     closed: bool = False
 
-    async def send(self, message: EmailMessage, recipient: str) -> None:
+    async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None:
         error = self.refuse.get(recipient)
         if error is not None:
             raise error

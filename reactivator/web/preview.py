@@ -37,7 +37,7 @@ from reactivator.render.samples import SAMPLE_NAMES, at_step, sample_letter
 from reactivator.service.app import App
 from reactivator.service.letters import load_letters
 from reactivator.service.preview import preview_customer
-from reactivator.smtp.client import SmtpMailer
+from reactivator.smtp.pool import SmtpPool
 
 _pages = Environment(
     loader=PackageLoader("reactivator.web", "pages"), autoescape=select_autoescape(default=True)
@@ -166,7 +166,10 @@ def build_preview_app(state: PreviewState) -> Starlette:
         try:
             composed = await asyncio.to_thread(_compose, state, composer, locale, step, request)
             message = composer.compose_test(composed, address)
-            await state.mailer.send(message, address)
+            try:
+                await state.mailer.send(message, address)
+            finally:
+                await state.mailer.close()  # test sends are rare: no session kept open between them
         except (LetterNotRendered, ReactivatorError) as exc:
             return RedirectResponse(f"{back}&notice={_q('not sent: ' + str(exc))}", status_code=303)
         return RedirectResponse(f"{back}&notice={_q('test letter sent to ' + address)}", status_code=303)
@@ -230,7 +233,7 @@ def _preheader(letter_html: str) -> str:
 
 def serve_preview(app: App, port: int = 8026) -> None:
     """Serve the preview page on 127.0.0.1 until interrupted."""
-    mailer = SmtpMailer(app.settings.smtp, app.settings.sender.from_email)
+    mailer = SmtpPool(app.settings.smtp, app.settings.sender.from_email)
     state = PreviewState(app=app, mailer=mailer)
     print(f"Preview page: http://127.0.0.1:{port}/  (Ctrl+C to stop)")
     uvicorn.run(build_preview_app(state), host="127.0.0.1", port=port, log_level="warning")

@@ -24,8 +24,8 @@ class MeddlingMailer(MemoryMailer):
 
     after_first: list[object] = field(default_factory=list)
 
-    async def send(self, message: EmailMessage, recipient: str) -> None:
-        await super().send(message, recipient)
+    async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None:
+        await super().send(message, recipient, sender)
         while self.after_first:
             action = self.after_first.pop()
             action()  # type: ignore[operator]

@@ -4,57 +4,30 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
-from aiosmtpd.controller import Controller
 
 from reactivator.service.app import App, app_from_settings
-from reactivator.smtp.client import SmtpMailer
+from reactivator.smtp.pool import SmtpPool
 from reactivator.web.preview import PreviewState, build_preview_app
 from tests.conftest import SHIPPED_TEMPLATES, make_settings
+from tests.smtp_servers import CaptureHandler, free_port, smtp_server
 
 CHROMIUM = os.environ.get("REACTIVATOR_TEST_CHROMIUM", "/usr/bin/chromium")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class CaptureHandler:
-    """Keeps every message the capture server receives."""
-
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), parsed))
-        return "250 OK"
 
 
 @pytest.fixture
 def capture_smtp() -> Iterator[tuple[int, CaptureHandler]]:
     handler = CaptureHandler()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_server(handler) as port:
         yield port, handler
-    finally:
-        controller.stop()
 
 
 @dataclass
@@ -74,7 +47,7 @@ def preview_server(
     shutil.copytree(SHIPPED_TEMPLATES, templates)
     settings = make_settings(sqlite_url, templates={"dir": templates}, smtp={"port": smtp_port})
     app = app_from_settings(settings)
-    state = PreviewState(app=app, mailer=SmtpMailer(settings.smtp, settings.sender.from_email))
+    state = PreviewState(app=app, mailer=SmtpPool(settings.smtp, settings.sender.from_email))
     port = free_port()
     config = uvicorn.Config(
         build_preview_app(state),

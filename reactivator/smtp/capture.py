@@ -1,0 +1,69 @@
+"""A capture SMTP server (aiosmtpd on 127.0.0.1) that writes each letter it receives to a folder.
+
+The demo sends through the real SMTP path into it; anyone can point
+`[smtp]` at it to look at what a run would send (`.eml` as received, and the
+HTML part as `.html` to open in a browser).
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+class _WriteToFolder:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self._lock:
+            number = next(self._numbers)
+            self.count += 1
+        recipient = str(envelope.rcpt_tos[0]) if envelope.rcpt_tos else "nobody"
+        stem = f"{number:04d}-{recipient.replace('@', '_at_')}"
+        (self.folder / f"{stem}.eml").write_bytes(envelope.content)
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        if isinstance(parsed, EmailMessage):
+            html = parsed.get_body(("html",))
+            if html is not None:
+                (self.folder / f"{stem}.html").write_text(str(html.get_content()), encoding="utf-8")
+        return "250 2.0.0 captured"
+
+
+class CaptureServer:
+    """`with CaptureServer(folder) as server:` listens on 127.0.0.1:`server.port`."""
+
+    def __init__(self, folder: Path, port: int = 0) -> None:
+        self.folder = folder
+        self.port = port or _free_port()
+        self._handler = _WriteToFolder(folder)
+        self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def received(self) -> int:
+        return self._handler.count
+
+    def __enter__(self) -> CaptureServer:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._controller.start()
+        return self
+
+    def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
+        self._controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
