@@ -17,6 +17,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from reactivator.cli import views
 from reactivator.cli.common import JsonOption, NowOption, app_from_state, guard, parse_now, program, state
 from reactivator.cli.letters import preview, templates_cli
+from reactivator.cli.serve import serve
 from reactivator.errors import InputError
 from reactivator.render.composer import Composer
 from reactivator.service import customers as customer_ops
@@ -40,6 +41,7 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(templates_cli, name="templates")
 cli.command()(preview)
+cli.command()(serve)
 
 
 @cli.callback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -175,4 +176,32 @@ signing_keys = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("secret", String(128), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Opens and clicks. Machines (image proxies, link scanners) are kept but flagged:
+# they are never engagement on their own, and nothing here marks anyone returned.
+engagements = Table(
+    "engagements",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("letter_id", Id, ForeignKey("letters.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(8), nullable=False),  # open | click
+    Column("url", Text),
+    Column("machine", Boolean, nullable=False),
+    Column("user_agent", String(300)),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_engagements_letter_id", "letter_id"),
+)
+
+# "Why did you stop buying?": one answer per customer and letter (the latest click wins).
+survey_answers = Table(
+    "survey_answers",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("letter_id", Id, ForeignKey("letters.id", ondelete="CASCADE"), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    UniqueConstraint("customer_id", "letter_id"),
 )

@@ -1,0 +1,167 @@
+"""What the web endpoints do: opens, clicks, unsubscribes, survey answers and purchase webhooks.
+
+Every token is verified before anything is read or written; a token that is
+forged, truncated, made for another purpose or points at no letter raises
+InputError and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+
+from reactivator.core.engagement import is_machine
+from reactivator.core.model import Subscription
+from reactivator.db import engagement as repo
+from reactivator.db.customers import set_subscription
+from reactivator.errors import InputError
+from reactivator.render.links import Tokens
+from reactivator.service.app import App
+from reactivator.service.importing import FUTURE_SLACK, record_purchase
+from reactivator.service.letters import signing_keys
+from reactivator.service.rows import RowError, parse_order
+
+WEBHOOK_SECRET_ENV = "REACTIVATOR_WEBHOOK_SECRET"  # noqa: S105 (the variable's name, not a secret)
+SIGNATURE_HEADER = "X-Reactivator-Signature"
+
+
+class NotFound(InputError):
+    """A well-formed request about something that does not exist (HTTP 404)."""
+
+
+class Unauthorized(InputError):
+    """A webhook without a valid signature (HTTP 401)."""
+
+
+@dataclass(frozen=True)
+class Visit:
+    """Who is asking: enough to tell a person from an image proxy or a link scanner."""
+
+    user_agent: str | None
+    method: str
+    now: datetime
+
+
+@dataclass
+class Engagement:
+    """The web side of one process: the app and its signing keys."""
+
+    app: App
+    tokens: Tokens
+
+    @classmethod
+    def start(cls, app: App, now: datetime) -> Engagement:
+        return cls(app, Tokens(signing_keys(app, now)))
+
+    def _letter(self, token: str, purpose: str) -> tuple[int, repo.LetterRef, object]:
+        payload = self.tokens.verify(purpose, token)
+        letter_id = payload[0] if isinstance(payload, list) and payload else payload
+        if not isinstance(letter_id, int):
+            raise InputError(f"invalid {purpose} token")
+        with self.app.db.read() as conn:
+            ref = repo.letter_ref(conn, letter_id)
+        if ref is None:
+            raise NotFound("no such letter")
+        return letter_id, ref, payload
+
+    def _machine(self, visit: Visit, ref: repo.LetterRef) -> bool:
+        since = (visit.now - ref.sent_at).total_seconds() if ref.sent_at else None
+        return is_machine(visit.user_agent, visit.method, since)
+
+    def opened(self, token: str, visit: Visit) -> None:
+        """Record an open from the pixel."""
+        letter_id, ref, _ = self._letter(token, "open")
+        with self.app.db.write() as conn:
+            repo.record_engagement(
+                conn,
+                letter_id,
+                ref.customer_id,
+                "open",
+                None,
+                self._machine(visit, ref),
+                visit.user_agent,
+                visit.now,
+            )
+
+    def clicked(self, token: str, visit: Visit) -> str:
+        """Record a click; the destination, which only the signed token can name."""
+        letter_id, ref, payload = self._letter(token, "click")
+        url = payload[1] if isinstance(payload, list) and len(payload) == 2 else None
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise InputError("invalid click token")
+        with self.app.db.write() as conn:
+            repo.record_engagement(
+                conn,
+                letter_id,
+                ref.customer_id,
+                "click",
+                url,
+                self._machine(visit, ref),
+                visit.user_agent,
+                visit.now,
+            )
+        return url
+
+    def _customer_of(self, token: str, purpose: str) -> tuple[int, int]:
+        payload = self.tokens.verify(purpose, token)
+        if not (isinstance(payload, list) and len(payload) == 2 and all(isinstance(x, int) for x in payload)):
+            raise InputError(f"invalid {purpose} token")
+        customer_id, letter_id = payload
+        with self.app.db.read() as conn:
+            ref = repo.letter_ref(conn, letter_id)
+        if ref is None or ref.customer_id != customer_id:
+            raise NotFound("no such letter")
+        return customer_id, letter_id
+
+    def check_unsubscribe(self, token: str) -> None:
+        """Validate an unsubscribe token without acting on it (the GET confirmation page)."""
+        self._customer_of(token, "unsubscribe")
+
+    def unsubscribe(self, token: str, now: datetime) -> bool:
+        """Opt the customer out at once; False if they already were."""
+        customer_id, _ = self._customer_of(token, "unsubscribe")
+        with self.app.db.write() as conn:
+            return set_subscription(conn, customer_id, Subscription.UNSUBSCRIBED, now, "unsubscribed by link")
+
+    def survey(self, token: str, reason: str, visit: Visit) -> bool:
+        """Record a survey answer; False (nothing written) when a machine followed the link."""
+        customer_id, letter_id = self._customer_of(token, "survey")
+        if reason not in self.app.settings.campaign.survey_reasons:
+            raise NotFound(f"no survey answer {reason!r}")
+        with self.app.db.read() as conn:
+            ref = repo.letter_ref(conn, letter_id)
+        assert ref is not None
+        if self._machine(visit, ref):
+            return False
+        with self.app.db.write() as conn:
+            repo.record_survey_answer(conn, customer_id, letter_id, reason, visit.now)
+        return True
+
+    def purchase_webhook(self, body: bytes, signature: str | None, now: datetime) -> dict[str, object]:
+        """An order posted by the shop, signed with HMAC-SHA256 over the raw body."""
+        secret = os.environ.get(WEBHOOK_SECRET_ENV, "")
+        if not secret:
+            raise Unauthorized(f"the purchase webhook is off: set {WEBHOOK_SECRET_ENV}")
+        expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if not signature or not hmac.compare_digest(signature.strip(), expected):
+            raise Unauthorized(f"missing or wrong {SIGNATURE_HEADER}")
+        try:
+            row = json.loads(body)
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"the body is not JSON: {exc}") from None
+        if not isinstance(row, dict):
+            raise InputError("the body must be one JSON object (an order)")
+        try:
+            record = parse_order(row, self.app.settings.shop.currency)
+        except RowError as exc:
+            raise InputError(str(exc)) from None
+        if record.placed_at > now + FUTURE_SLACK:
+            raise InputError(f"placed_at {record.placed_at.isoformat()} is in the future")
+        stored, returned, reason = record_purchase(self.app, record, now)
+        if reason is not None:
+            raise InputError(reason)
+        return {"order": record.external_id, "stored": stored, "returned": bool(returned)}

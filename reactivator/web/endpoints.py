@@ -1,0 +1,191 @@
+"""The public web endpoints: tracking, unsubscribe (RFC 8058), survey, purchase webhook, health, metrics.
+
+They face the internet: every request is bounded in size, every token is
+verified before anything is read or written, bad input gets a 4xx and never
+a 500, and no response tells an outsider more than it must.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from reactivator.db.engagement import engagement_counts, letter_counts
+from reactivator.errors import InputError
+from reactivator.service.engagement import SIGNATURE_HEADER, Engagement, NotFound, Unauthorized, Visit
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_TOKEN_CHARS = 4096
+_PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+_NO_STORE = {"Cache-Control": "no-store, private", "X-Robots-Tag": "noindex"}
+_pages = Environment(
+    loader=PackageLoader("reactivator.web", "pages"), autoescape=select_autoescape(default=True)
+)
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _visit(request: Request) -> Visit:
+    return Visit(request.headers.get("user-agent"), request.method, _now())
+
+
+def _token(request: Request) -> str:
+    token = str(request.path_params["token"])
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InputError("token too long")
+    return token
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Our errors become 400/401/404; nothing an outsider sends can make a 500."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except NotFound:
+            return PlainTextResponse("not found", status_code=404, headers=_NO_STORE)
+        except Unauthorized as exc:
+            return PlainTextResponse(str(exc), status_code=401, headers=_NO_STORE)
+        except InputError as exc:
+            return PlainTextResponse(f"bad request: {exc}", status_code=400, headers=_NO_STORE)
+
+    return run
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused past MAX_BODY_BYTES without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        raise _TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _LetterCollector(Collector):
+    """Prometheus gauges read from the ledger at scrape time."""
+
+    def __init__(self, engagement: Engagement) -> None:
+        self.engagement = engagement
+
+    def collect(self) -> Any:
+        with self.engagement.app.db.read() as conn:
+            letters = letter_counts(conn)
+            engagements = engagement_counts(conn)
+        gauge = GaugeMetricFamily(
+            "reactivator_letters", "Letters in the outbox by step and state", labels=["step", "state"]
+        )
+        for row in letters:
+            state = "deferred" if row.deferred else row.status
+            gauge.add_metric([row.step_key, state], row.letters)
+        yield gauge
+        hits = GaugeMetricFamily(
+            "reactivator_engagements", "Opens and clicks, machines apart", labels=["kind", "source"]
+        )
+        for kind, machine, count in engagements:
+            hits.add_metric([kind, "machine" if machine else "person"], count)
+        yield hits
+
+
+def build_web_app(engagement: Engagement) -> Starlette:
+    """The public endpoints as an ASGI app (served by `reactivator serve` and the daemon)."""
+    shop = engagement.app.settings.shop.name
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_LetterCollector(engagement))
+
+    def page(title: str, text: str = "", confirm: bool = False, status: int = 200) -> HTMLResponse:
+        body = _pages.get_template("unsubscribe.html").render(
+            shop=shop, title=title, text=text, confirm=confirm
+        )
+        return HTMLResponse(body, status_code=status, headers=_NO_STORE)
+
+    @_guarded
+    async def pixel(request: Request) -> Response:
+        await run_in_threadpool(engagement.opened, _token(request), _visit(request))
+        return Response(_PIXEL, media_type="image/gif", headers=_NO_STORE)
+
+    @_guarded
+    async def click(request: Request) -> Response:
+        url = await run_in_threadpool(engagement.clicked, _token(request), _visit(request))
+        return RedirectResponse(url, status_code=302, headers=_NO_STORE)
+
+    @_guarded
+    async def unsubscribe(request: Request) -> Response:
+        token = _token(request)
+        if request.method != "POST":
+            # A GET only asks: link scanners open every link, and must not unsubscribe anyone.
+            await run_in_threadpool(engagement.check_unsubscribe, token)
+            return page("Unsubscribe", confirm=True)
+        try:
+            body = await _body(request)
+        except _TooLarge:
+            return PlainTextResponse("request too large", status_code=413)
+        # RFC 8058: the POST carries List-Unsubscribe=One-Click; no login, no confirmation.
+        if b"List-Unsubscribe=One-Click" not in body:
+            raise InputError("expected List-Unsubscribe=One-Click")
+        await run_in_threadpool(engagement.unsubscribe, token, _now())
+        return page(
+            "You are unsubscribed", "You will get no more of these letters. / Вы отписаны от этих писем."
+        )
+
+    @_guarded
+    async def survey(request: Request) -> Response:
+        reason = str(request.path_params["reason"])
+        await run_in_threadpool(engagement.survey, _token(request), reason, _visit(request))
+        return page(
+            "Thank you", "Your answer helps us get better. / Спасибо, Ваш ответ поможет нам стать лучше."
+        )
+
+    @_guarded
+    async def purchase(request: Request) -> Response:
+        try:
+            body = await _body(request)
+        except _TooLarge:
+            return PlainTextResponse("request too large", status_code=413)
+        result = await run_in_threadpool(
+            engagement.purchase_webhook, body, request.headers.get(SIGNATURE_HEADER), _now()
+        )
+        return JSONResponse(result)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def metrics(request: Request) -> Response:
+        data = await run_in_threadpool(generate_latest, registry)
+        return Response(data, media_type=CONTENT_TYPE_LATEST)
+
+    routes = [
+        Route("/o/{token}.gif", pixel, methods=["GET"]),
+        Route("/c/{token}", click, methods=["GET"]),
+        Route("/u/{token}", unsubscribe, methods=["GET", "POST"]),
+        Route("/s/{token}/{reason}", survey, methods=["GET"]),
+        Route("/webhooks/purchase", purchase, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    return Starlette(routes=routes)
