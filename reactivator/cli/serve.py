@@ -25,7 +25,7 @@ def serve(
         web = app.settings.web
         engagement = Engagement.start(app, datetime.now(UTC))
         bind_host, bind_port = host or web.host, port or web.port
-        views.err.print(f"Serving on http://{bind_host}:{bind_port}/ (letters link to {web.base_url}); Ctrl+C stops.")
+        views.err.print(f"Serving on http://{bind_host}:{bind_port}/ (letters link to {web.base_url}).")
         uvicorn.run(build_web_app(engagement), host=bind_host, port=bind_port, log_level="warning")
 
     guard(body)
