@@ -7,6 +7,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,12 +50,18 @@ def preview_server(
     app = app_from_settings(settings)
     state = PreviewState(app=app, mailer=SmtpPool(settings.smtp, settings.sender.from_email))
     port = free_port()
+    with running(build_preview_app(state), port) as url:
+        try:
+            yield PreviewServer(url, templates, app, handler)
+        finally:
+            app.db.dispose()
+
+
+@contextmanager
+def running(asgi_app: Any, port: int) -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1:`port` in a thread; yields its base URL."""
     config = uvicorn.Config(
-        build_preview_app(state),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        timeout_graceful_shutdown=1,
+        asgi_app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -62,14 +69,13 @@ def preview_server(
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the preview server did not start")
+            raise RuntimeError("the web server did not start")
         time.sleep(0.05)
     try:
-        yield PreviewServer(f"http://127.0.0.1:{port}", templates, app, handler)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        app.db.dispose()
 
 
 @pytest.fixture
