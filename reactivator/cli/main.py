@@ -23,6 +23,7 @@ from reactivator.render.composer import Composer
 from reactivator.service import customers as customer_ops
 from reactivator.service import passes, reporting
 from reactivator.service.app import App
+from reactivator.service.bounces import process_bounces
 from reactivator.service.importing import ImportKind, import_file
 from reactivator.service.letters import checked_composer
 from reactivator.service.rows import RowError, parse_amount_cents
@@ -298,6 +299,27 @@ def _dry_run(app: App, at: datetime, as_json: bool, limit: int) -> None:
         with passes.trace(app, at, limit) as rows:
             shown = [(r, passes.step_key(app, r.kind, r.step_index, r.verdict)) for r in rows]
         views.trace_table(shown, limit)
+
+
+@cli.command()
+def bounces(
+    source: Annotated[Path, typer.Argument(help="A Maildir folder, an mbox file, or one message file.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Read bounce reports (RFC 3464 DSNs) and suppress every address that bounced hard (5.x.x)."""
+
+    def body() -> None:
+        result = process_bounces(app_from_state(), source, datetime.now(UTC))
+        if as_json:
+            views.print_json(result)
+        else:
+            views.out.print(
+                f"Read {result.messages:,} messages, {result.reports:,} bounce reports: "
+                f"{len(result.suppressed):,} addresses suppressed, "
+                f"{result.soft:,} temporary failures ignored."
+            )
+
+    guard(body)
 
 
 @cli.command()
