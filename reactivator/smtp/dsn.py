@@ -36,9 +36,9 @@ class Bounce:
 def read_messages(source: Path) -> Iterator[bytes]:
     """Every message in a Maildir folder, an mbox file, or a single message file."""
     if source.is_dir():
-        box = mailbox.Maildir(source, factory=None, create=False)
-        for key in box.iterkeys():
-            yield box.get_bytes(key)
+        folder = mailbox.Maildir(source, factory=None, create=False)
+        for key in folder.iterkeys():
+            yield folder.get_bytes(key)
         return
     data = source.read_bytes()
     if data.startswith(b"From "):
