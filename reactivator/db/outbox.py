@@ -109,6 +109,25 @@ def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
     ]
 
 
+def current_state(
+    conn: Connection, letter_id: int
+) -> tuple[LetterStatus, Subscription, EnrollmentStatus, bool]:
+    """What may have changed since the batch was loaded: the letter's and enrollment's status,
+    the customer's subscription, and whether they still have an address."""
+    row = conn.execute(
+        select(
+            letters.c.status, customers.c.subscription, enrollments.c.status, customers.c.email.is_not(None)
+        )
+        .select_from(
+            letters.join(customers, customers.c.id == letters.c.customer_id).join(
+                enrollments, enrollments.c.id == letters.c.enrollment_id
+            )
+        )
+        .where(letters.c.id == letter_id)
+    ).one()
+    return LetterStatus(row[0]), Subscription(row[1]), EnrollmentStatus(row[2]), bool(row[3])
+
+
 def _leased(letter_id: int, worker: str) -> ColumnElement[bool]:
     return and_(
         letters.c.id == letter_id,

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tenacity import RetryCallState, wait_exponential_jitter
@@ -128,12 +128,13 @@ async def send_due(
             ids = outbox.claim(conn, now, sending.batch_size, lease, run.worker)
         if not ids:
             break
-        pending = list(reversed(ids))
+        with app.db.read() as conn:
+            pending = list(reversed(outbox.load(conn, ids)))
         workers = min(app.settings.smtp.pool_size, len(ids))
         await asyncio.gather(*(_work(run, pending, stop) for _ in range(workers)))
         if pending:  # stopped: give the untouched letters back at once, not after the lease
             with app.db.write() as conn:
-                outbox.release(conn, pending, run.worker)
+                outbox.release(conn, [letter.letter_id for letter in pending], run.worker)
     return run.report
 
 
@@ -148,18 +149,25 @@ async def send_over_smtp(
         await mailer.close()
 
 
-async def _work(run: _Run, pending: list[int], stop: asyncio.Event) -> None:
+async def _work(run: _Run, pending: list[ClaimedLetter], stop: asyncio.Event) -> None:
     """One of `pool_size` workers: take the next letter of the batch until none is left."""
     while pending and not stop.is_set():
         await _send_one(run, pending.pop())
 
 
-async def _send_one(run: _Run, letter_id: int) -> None:
+async def _send_one(run: _Run, letter: ClaimedLetter) -> None:
     app, report = run.app, run.report
-    # Read the letter, its customer and enrollment afresh: a purchase or an
+    # Read what may have changed since the batch was loaded: a purchase or an
     # unsubscribe may have landed while earlier letters of the batch went out.
     with app.db.read() as conn:
-        (letter,) = outbox.load(conn, [letter_id])
+        status, subscription, enrollment, has_email = outbox.current_state(conn, letter.letter_id)
+    letter = replace(
+        letter,
+        letter_status=status,
+        subscription=subscription,
+        enrollment_status=enrollment,
+        email=letter.email if has_email else None,
+    )
     reason = _still_wanted(letter)
     if reason is not None:
         _record(run, letter, LetterStatus.CANCELLED, reason)
