@@ -381,6 +381,13 @@ class SmtpSettings(_Section):
         return self
 
 
+class DkimSettings(_Section):
+    # Sign every letter when a domain is set; the private key (PEM) comes only
+    # from REACTIVATOR_DKIM_PRIVATE_KEY in the environment.
+    domain: str = ""
+    selector: str = "reactivator"
+
+
 class WebSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8025, ge=1, le=65_535)
@@ -430,6 +437,7 @@ class Settings(BaseSettings):
     sending: SendingSettings = SendingSettings()
     signers: tuple[SignerSettings, ...] = Field(default_factory=_default_signers)
     smtp: SmtpSettings = SmtpSettings()
+    dkim: DkimSettings = DkimSettings()
     web: WebSettings = WebSettings()
     templates: TemplateSettings = TemplateSettings()
 

@@ -35,6 +35,7 @@ from reactivator.errors import DeliveryError
 from reactivator.render.composer import Composer
 from reactivator.service.app import App
 from reactivator.service.letters import checked_composer
+from reactivator.smtp.dkim_signing import dkim_signer
 from reactivator.smtp.pool import SmtpPool
 from reactivator.smtp.throttle import Throttle
 
@@ -142,7 +143,7 @@ async def send_over_smtp(
     app: App, now: datetime, composer: Composer | None = None, stop: asyncio.Event | None = None
 ) -> SendReport:
     """send_due through the configured SMTP server's connection pool."""
-    mailer = SmtpPool(app.settings.smtp, app.settings.sender.from_email)
+    mailer = SmtpPool(app.settings.smtp, app.settings.sender.from_email, dkim_signer(app.settings.dkim))
     try:
         return await send_due(app, mailer, now, composer=composer, stop=stop)
     finally:

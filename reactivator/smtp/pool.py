@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+from collections.abc import Callable
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -38,9 +39,12 @@ def _refused(code: int, text: str, what: str) -> DeliveryError:
 class SmtpPool:
     """Up to `pool_size` open connections; a letter takes an idle one or opens a new one."""
 
-    def __init__(self, settings: SmtpSettings, sender: str) -> None:
+    def __init__(
+        self, settings: SmtpSettings, sender: str, sign: Callable[[bytes], bytes] | None = None
+    ) -> None:
         self.settings = settings
         self.sender = sender
+        self.sign = sign
         self._password = os.environ.get(PASSWORD_ENV) or None
         self._slots = asyncio.Semaphore(settings.pool_size)
         self._idle: list[aiosmtplib.SMTP] = []
@@ -77,6 +81,8 @@ class SmtpPool:
     async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None:
         """Hand one letter to the server for one recipient; DeliveryError if it is not accepted."""
         data = message.as_bytes()
+        if self.sign is not None:
+            data = self.sign(data)
         async with self._slots:
             client = self._idle.pop() if self._idle else await self._connect()
             try:

@@ -1,0 +1,63 @@
+"""Optional DKIM signatures (dkimpy) over the headers receivers judge, one-click unsubscribe included.
+
+Gmail and Yahoo require List-Unsubscribe and List-Unsubscribe-Post to be
+covered by the DKIM signature for one-click unsubscribe to count.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dkim
+
+from reactivator.config import DkimSettings
+from reactivator.errors import ConfigError
+
+PRIVATE_KEY_ENV = "REACTIVATOR_DKIM_PRIVATE_KEY"  # the variable's name, not a key
+SIGNED_HEADERS = (
+    b"From",
+    b"To",
+    b"Subject",
+    b"Date",
+    b"Message-ID",
+    b"Reply-To",
+    b"MIME-Version",
+    b"Content-Type",
+    b"List-Unsubscribe",
+    b"List-Unsubscribe-Post",
+)
+
+
+class DkimSigner:
+    """Signs the wire bytes of a letter; built only when [dkim] names a domain and the key is set."""
+
+    def __init__(self, selector: str, domain: str, private_key_pem: bytes) -> None:
+        self.selector = selector.encode()
+        self.domain = domain.encode()
+        self.key = private_key_pem
+
+    def __call__(self, message: bytes) -> bytes:
+        signature = dkim.sign(
+            message,
+            self.selector,
+            self.domain,
+            self.key,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=list(SIGNED_HEADERS),
+        )
+        return bytes(signature) + message
+
+
+def dkim_signer(settings: DkimSettings) -> DkimSigner | None:
+    """The signer the settings ask for, or None when DKIM signing is off."""
+    if not settings.domain:
+        return None
+    key = os.environ.get(PRIVATE_KEY_ENV, "").strip()
+    if not key:
+        raise ConfigError(
+            [
+                f"dkim.domain = {settings.domain!r} asks for DKIM signing: "
+                f"set {PRIVATE_KEY_ENV} to the PEM private key"
+            ]
+        )
+    return DkimSigner(settings.selector, settings.domain, key.encode())
