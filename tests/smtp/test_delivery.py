@@ -176,3 +176,30 @@ def test_the_return_path_carries_the_letter_for_verp(db_url: str, fault: tuple[i
     letter_id = letters_of(app, "a")[0]["id"]
     assert server.senders == [f"bounces+{letter_id}@shop.example.com"]
     app.db.dispose()
+
+
+def test_a_purchase_or_unsubscribe_mid_batch_stops_the_letters_not_yet_handed_over(
+    db_url: str, fault: tuple[int, FaultHandler]
+) -> None:
+    from reactivator.service.customers import unsubscribe
+    from tests.helpers import buy
+
+    port, server = fault
+    app = smtp_app(db_url, port, pool_size=1)
+    for name in ("a", "b", "c"):
+        dormant_customer(app, name, NOW, 100)
+    enroll_and_queue(app, NOW)
+    accept = server.handle_DATA
+
+    async def meanwhile(srv: Any, session: Any, envelope: Any) -> str:
+        reply = await accept(srv, session, envelope)
+        if len(server.messages) == 1:  # while the first letter is being accepted, the shop moves on
+            buy(app, "b", NOW + timedelta(minutes=1))
+            unsubscribe(app, "c", NOW)
+        return reply
+
+    server.handle_DATA = meanwhile  # type: ignore[method-assign]
+    report = send(app)
+    assert server.recipients() == ["a@example.com"]
+    assert (report.sent, report.cancelled) == (1, 2)
+    app.db.dispose()
