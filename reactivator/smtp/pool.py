@@ -55,7 +55,7 @@ class SmtpPool:
         client = aiosmtplib.SMTP(
             hostname=s.host,
             port=s.port,
-            use_tls=s.tls,
+            use_tls=s.tls or (s.port == 465 and not s.starttls),  # 465 is implicit TLS by definition
             start_tls=s.starttls,
             validate_certs=True,
             timeout=s.timeout_seconds,
