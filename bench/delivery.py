@@ -40,15 +40,10 @@ from reactivator.service.importing import record_customers
 from reactivator.service.letters import checked_composer
 from reactivator.service.passes import enroll_and_queue
 from reactivator.service.sending import send_over_smtp
+from reactivator.smtp.capture import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_sink(port: int) -> subprocess.Popen[bytes]:

@@ -69,7 +69,7 @@ def main() -> None:
     )
     catalog = Catalog.load(settings.templates.dir)
     composer = Composer(settings, catalog, Tokens(["bench-key-" + "x" * 32]))
-    step = next(s for s in composer.steps() if s.key == args.step)
+    step = composer.step(args.step)
     letters = [
         at_step(
             sample_letter(SAMPLE_NAMES[i % len(SAMPLE_NAMES)], NOW),

@@ -111,50 +111,23 @@ def _default_social() -> tuple[SocialLink, ...]:
 
 def _default_products() -> tuple[Product, ...]:
     base = "https://shop.example.com"
-    img = f"{base}/static/email/products"
-    return (
+    catalog = (
+        ("linen-shirt", "Linen shirt", 49.0, "clothes"),
+        ("leather-sneakers", "Leather sneakers", 89.0, "shoes"),
+        ("canvas-tote", "Canvas tote", 25.0, "bags"),
+        ("merino-scarf", "Merino scarf", 35.0, "clothes"),
+        ("trail-boots", "Trail boots", 129.0, "shoes"),
+        ("weekend-bag", "Weekend bag", 99.0, "bags"),
+    )
+    return tuple(
         Product(
-            name="Linen shirt",
-            url=f"{base}/p/linen-shirt",
-            image_url=f"{img}/linen-shirt.jpg",
-            price=49.0,
-            category="clothes",
-        ),
-        Product(
-            name="Leather sneakers",
-            url=f"{base}/p/leather-sneakers",
-            image_url=f"{img}/leather-sneakers.jpg",
-            price=89.0,
-            category="shoes",
-        ),
-        Product(
-            name="Canvas tote",
-            url=f"{base}/p/canvas-tote",
-            image_url=f"{img}/canvas-tote.jpg",
-            price=25.0,
-            category="bags",
-        ),
-        Product(
-            name="Merino scarf",
-            url=f"{base}/p/merino-scarf",
-            image_url=f"{img}/merino-scarf.jpg",
-            price=35.0,
-            category="clothes",
-        ),
-        Product(
-            name="Trail boots",
-            url=f"{base}/p/trail-boots",
-            image_url=f"{img}/trail-boots.jpg",
-            price=129.0,
-            category="shoes",
-        ),
-        Product(
-            name="Weekend bag",
-            url=f"{base}/p/weekend-bag",
-            image_url=f"{img}/weekend-bag.jpg",
-            price=99.0,
-            category="bags",
-        ),
+            name=name,
+            url=f"{base}/p/{slug}",
+            image_url=f"{base}/static/email/products/{slug}.jpg",
+            price=price,
+            category=category,
+        )
+        for slug, name, price, category in catalog
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -13,11 +12,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from reactivator.smtp.capture import free_port
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["CaptureHandler", "FaultHandler", "free_port", "smtp_server"]
 
 
 @dataclass

@@ -32,12 +32,12 @@ class PreviewFormat(StrEnum):
 
 
 def show_check(result: CheckResult) -> None:
-    table = Table(title="Letters checked", title_justify="left")
-    table.add_column("step")
-    for locale in sorted({loc for loc, _ in result.checked}):
-        table.add_column(locale)
     steps = list(dict.fromkeys(step for _, step in result.checked))
     locales = sorted({loc for loc, _ in result.checked})
+    table = Table(title="Letters checked", title_justify="left")
+    table.add_column("step")
+    for locale in locales:
+        table.add_column(locale)
     for step in steps:
         cells = []
         for locale in locales:

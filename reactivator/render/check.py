@@ -26,7 +26,7 @@ from jinja2.exceptions import SecurityError, TemplateNotFound
 from reactivator.render.catalog import SUFFIXES, Catalog, template_name
 from reactivator.render.composer import Composed, Composer, StepInfo
 from reactivator.render.inline import canonical, has_dynamic_css
-from reactivator.render.samples import SAMPLE_NAMES, at_step, sample_letter
+from reactivator.render.samples import SAMPLE_NAMES, sample_at
 
 _STYLE_BLOCK = re.compile(r"<style[^>]*>.*?</style>", re.S | re.I)
 _PERCENT = re.compile(r"(?<![\d.,])(\d{1,3})\s?%")
@@ -180,9 +180,7 @@ class Checker:
             return
         differs = False
         for sample in SAMPLE_NAMES:
-            letter = at_step(
-                sample_letter(sample, self.now), step.key, step.index, step.discount, step.kind, self.now
-            )
+            letter = sample_at(sample, step, self.now)
             try:
                 # The sources as written first, so that an error points at the marketer's line
                 # (the inlined twins are laid out differently).

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from reactivator.config import SUPPORTED_LOCALES, Settings
 from reactivator.core.records import ClaimedLetter
+from reactivator.errors import InputError
 from reactivator.render.catalog import Catalog
 from reactivator.render.context import letter_context
 from reactivator.render.links import LetterLinks, Tokens
@@ -64,6 +65,14 @@ class Composer:
             StepInfo(s.key, i, "ladder", s.from_days, s.discount_percent) for i, s in enumerate(c.steps)
         ]
         return [*ladder, StepInfo(c.apology.key, 0, "apology", c.apology.after_days, 0)]
+
+    def step(self, key: str) -> StepInfo:
+        """The step called `key`; InputError naming the steps there are."""
+        for step in self.steps():
+            if step.key == key:
+                return step
+        known = ", ".join(s.key for s in self.steps())
+        raise InputError(f"no step {key!r} in the campaign; the steps are: {known}")
 
     def locale_of(self, letter_locale: str | None) -> str:
         """The customer's language if there are letters in it, else the shop's default."""

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.records import ClaimedLetter
+from reactivator.render.composer import StepInfo
 
 SAMPLE_NAMES = ("new", "vip", "long-name", "cyrillic", "no-first-name", "hostile")
 
@@ -97,6 +98,11 @@ def sample_letter(name: str, now: datetime) -> ClaimedLetter:
             last_name="{{ 7*7 }}",
         )
     raise ValueError(f"no sample customer {name!r}; choose one of {', '.join(SAMPLE_NAMES)}")
+
+
+def sample_at(name: str, step: StepInfo, now: datetime) -> ClaimedLetter:
+    """Sample customer `name` with a letter of `step` queued for them."""
+    return at_step(sample_letter(name, now), step.key, step.index, step.discount, step.kind, now)
 
 
 def at_step(

@@ -106,7 +106,7 @@ class Engagement:
             )
         return url
 
-    def _customer_of(self, token: str, purpose: str) -> tuple[int, int]:
+    def _customer_of(self, token: str, purpose: str) -> tuple[int, int, repo.LetterRef]:
         payload = self.tokens.verify(purpose, token)
         if not (isinstance(payload, list) and len(payload) == 2 and all(isinstance(x, int) for x in payload)):
             raise InputError(f"invalid {purpose} token")
@@ -115,7 +115,7 @@ class Engagement:
             ref = repo.letter_ref(conn, letter_id)
         if ref is None or ref.customer_id != customer_id:
             raise NotFound("no such letter")
-        return customer_id, letter_id
+        return customer_id, letter_id, ref
 
     def check_unsubscribe(self, token: str) -> None:
         """Validate an unsubscribe token without acting on it (the GET confirmation page)."""
@@ -123,18 +123,15 @@ class Engagement:
 
     def unsubscribe(self, token: str, now: datetime) -> bool:
         """Opt the customer out at once; False if they already were."""
-        customer_id, _ = self._customer_of(token, "unsubscribe")
+        customer_id, _, _ = self._customer_of(token, "unsubscribe")
         with self.app.db.write() as conn:
             return set_subscription(conn, customer_id, Subscription.UNSUBSCRIBED, now, "unsubscribed by link")
 
     def survey(self, token: str, reason: str, visit: Visit) -> bool:
         """Record a survey answer; False (nothing written) when a machine followed the link."""
-        customer_id, letter_id = self._customer_of(token, "survey")
+        customer_id, letter_id, ref = self._customer_of(token, "survey")
         if reason not in self.app.settings.campaign.survey_reasons:
             raise NotFound(f"no survey answer {reason!r}")
-        with self.app.db.read() as conn:
-            ref = repo.letter_ref(conn, letter_id)
-        assert ref is not None
         if self._machine(visit, ref):
             return False
         with self.app.db.write() as conn:

@@ -35,14 +35,6 @@ class Preview:
     source: str  # where the letter came from, for the reader
 
 
-def _step(composer: Composer, key: str) -> StepInfo:
-    for step in composer.steps():
-        if step.key == key:
-            return step
-    known = ", ".join(s.key for s in composer.steps())
-    raise InputError(f"no step {key!r} in the campaign; the steps are: {known}")
-
-
 def _letter_for(customer: CustomerSummary, step: StepInfo, app: App, now: datetime) -> ClaimedLetter:
     days = app.settings.campaign.coupon_expiry_days
     domain = app.settings.sender.from_email.rpartition("@")[2]
@@ -86,7 +78,7 @@ def preview_customer(
         source = f"letter #{queued.letter_id}, queued for {queued.step_key}"
         return Preview(composer.compose(queued, now), queued.step_key, source)
     if step_key is not None:
-        step = _step(composer, step_key)
+        step = composer.step(step_key)
         source = f"step {step.key} as asked (placeholder coupon)"
     else:
         planned = passes.decision(app, customer.id, now)
@@ -97,7 +89,7 @@ def preview_customer(
                 "Give --step KEY to preview a step anyway."
             )
         kind = EnrollmentKind(planned.kind)
-        step = _step(composer, app.policy.step(kind, planned.step_index or 0).key)
+        step = composer.step(app.policy.step(kind, planned.step_index or 0).key)
         source = f"the {step.key} letter a pass now would queue (placeholder coupon)"
     if not customer.email:
         raise InputError(f"customer {customer.external_id} was erased; there is no letter to preview")

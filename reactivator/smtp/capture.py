@@ -46,7 +46,7 @@ class CaptureServer:
 
     def __init__(self, folder: Path, port: int = 0) -> None:
         self.folder = folder
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self._handler = _WriteToFolder(folder)
         self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
 
@@ -63,7 +63,8 @@ class CaptureServer:
         self._controller.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody on 127.0.0.1 listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -25,14 +24,12 @@ from starlette.routing import Route
 from reactivator.db.engagement import engagement_counts, letter_counts
 from reactivator.errors import InputError
 from reactivator.service.engagement import SIGNATURE_HEADER, Engagement, NotFound, Unauthorized, Visit
+from reactivator.web.pages import pages
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TOKEN_CHARS = 4096
 _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _NO_STORE = {"Cache-Control": "no-store, private", "X-Robots-Tag": "noindex"}
-_pages = Environment(
-    loader=PackageLoader("reactivator.web", "pages"), autoescape=select_autoescape(default=True)
-)
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -119,7 +116,7 @@ def build_web_app(engagement: Engagement) -> Starlette:
     registry.register(_LetterCollector(engagement))
 
     def page(title: str, text: str = "", confirm: bool = False, status: int = 200) -> HTMLResponse:
-        body = _pages.get_template("unsubscribe.html").render(
+        body = pages.get_template("unsubscribe.html").render(
             shop=shop, title=title, text=text, confirm=confirm
         )
         return HTMLResponse(body, status_code=status, headers=_NO_STORE)

@@ -20,7 +20,6 @@ from urllib.parse import quote, urlencode
 
 import uvicorn
 from email_validator import EmailNotValidError, validate_email
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -33,15 +32,13 @@ from reactivator.core.ports import Mailer
 from reactivator.errors import ReactivatorError
 from reactivator.render.check import CheckResult, Problem, template_problem
 from reactivator.render.composer import Composed, Composer
-from reactivator.render.samples import SAMPLE_NAMES, at_step, sample_letter
+from reactivator.render.samples import SAMPLE_NAMES, sample_at
 from reactivator.service.app import App
 from reactivator.service.letters import load_letters
 from reactivator.service.preview import preview_customer
 from reactivator.smtp.pool import SmtpPool
+from reactivator.web.pages import pages
 
-_pages = Environment(
-    loader=PackageLoader("reactivator.web", "pages"), autoescape=select_autoescape(default=True)
-)
 MAX_FORM_BYTES = 4096
 
 
@@ -73,11 +70,9 @@ def _compose(state: PreviewState, composer: Composer, locale: str, step: str, re
         if customer:
             return preview_customer(state.app, composer, customer, now, step).composed
         sample = request.query_params.get("sample", SAMPLE_NAMES[0])
-        info = next((s for s in composer.steps() if s.key == step), None)
-        if info is None or locale not in composer.locales or sample not in SAMPLE_NAMES:
+        if locale not in composer.locales or sample not in SAMPLE_NAMES:
             raise LetterNotRendered([Problem("-", 0, f"no letter {locale}/{step} for sample {sample!r}")])
-        letter = at_step(sample_letter(sample, now), info.key, info.index, info.discount, info.kind, now)
-        return composer.compose(letter, now, locale=locale)
+        return composer.compose(sample_at(sample, composer.step(step), now), now, locale=locale)
     except ReactivatorError as exc:
         raise LetterNotRendered([Problem("-", 0, str(exc))]) from exc
     except Exception as exc:  # a template that fails at render time: show where, not how
@@ -85,7 +80,7 @@ def _compose(state: PreviewState, composer: Composer, locale: str, step: str, re
 
 
 def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_pages.get_template(name).render(**context), status_code=status)
+    return HTMLResponse(pages.get_template(name).render(**context), status_code=status)
 
 
 def build_preview_app(state: PreviewState) -> Starlette:

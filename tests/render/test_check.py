@@ -142,7 +142,7 @@ def test_a_step_without_a_text_template_gets_its_text_from_the_html(
     (folder / f"en/{step}.txt.j2").unlink()
     composer = make_composer(folder)
     assert check(composer, NOW).errors == []
-    info = next(s for s in composer.steps() if s.key == step)
+    info = composer.step(step)
     letter = at_step(sample_letter("new", NOW), info.key, info.index, info.discount, info.kind, NOW)
     composed = composer.compose(letter, NOW)
     assert "<td" not in composed.untracked_text
