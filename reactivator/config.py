@@ -390,6 +390,29 @@ class SendingSettings(_Section):
     lease_seconds: int = Field(300, gt=0)
 
 
+class DaemonSettings(_Section):
+    # A pass runs at start, then every this many seconds.
+    pass_every_seconds: int = Field(900, ge=1)
+    # The daily segmentation (dormant customers and money at stake per tier), at
+    # this time of day in this zone.
+    segments_at: time = time(6, 0)
+    timezone: str = "UTC"
+    # Between passes the sender looks this often for letters that became due
+    # (quiet hours ending, retries, a paused domain resuming).
+    poll_seconds: float = Field(10.0, gt=0)
+    # How often the daemon says it is alive in the database (`reactivator status`).
+    heartbeat_seconds: float = Field(15.0, gt=0)
+    # On SIGTERM or Ctrl+C: how long letters in flight may take to finish.
+    shutdown_grace_seconds: float = Field(30.0, gt=0)
+    # Saved templates become a new version (checked, inlined once) without a restart.
+    watch_templates: bool = True
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, v: str) -> str:
+        return _check_zone(v)
+
+
 class Settings(BaseSettings):
     """All of reactivator's settings; build with `load_settings`."""
 
@@ -408,6 +431,7 @@ class Settings(BaseSettings):
     campaign: CampaignSettings = CampaignSettings()
     imports: ImportSettings = ImportSettings()
     sending: SendingSettings = SendingSettings()
+    daemon: DaemonSettings = DaemonSettings()
     signers: tuple[SignerSettings, ...] = Field(default_factory=_default_signers)
     smtp: SmtpSettings = SmtpSettings()
     dkim: DkimSettings = DkimSettings()

@@ -6,7 +6,8 @@
     │   └── UnknownCustomerError     no customer with that id or email
     ├── TemplateError                a letter template fails the check (file:line each)
     ├── StorageError                 the database cannot do what was asked
-    │   └── SchemaMissingError       the schema is absent or older than this code
+    │   ├── SchemaMissingError       the schema is absent or older than this code
+    │   └── AlreadyRunningError      a second daemon on one SQLite file
     └── DeliveryError                a letter could not be handed to the mail server
             .permanent               True: retrying will not help (5xx, bad address)
             .code, .status           the SMTP reply code and enhanced status (5.1.1)
@@ -78,6 +79,18 @@ class SchemaMissingError(StorageError):
         state = "has no reactivator schema" if found is None else f"is at schema {found}"
         super().__init__(
             f"the database {url} {state}, this version needs {expected}. Run `reactivator db upgrade` first."
+        )
+
+
+class AlreadyRunningError(StorageError):
+    """Another daemon already works on this SQLite file; SQLite takes one daemon at a time."""
+
+    def __init__(self, path: str, holder: str) -> None:
+        self.path = path
+        super().__init__(
+            f"another reactivator daemon ({holder}) is already running on the SQLite database {path}. "
+            "SQLite takes one daemon at a time: stop the other one first, or move to PostgreSQL "
+            "(database.url = postgresql+psycopg://...) to run several."
         )
 
 

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from reactivator.cli import views
 from reactivator.cli.common import JsonOption, NowOption, app_from_state, guard, parse_now, program, state
+from reactivator.cli.daemon import daemon, status
 from reactivator.cli.letters import preview, templates_cli
 from reactivator.cli.serve import serve
 from reactivator.errors import InputError
@@ -43,6 +44,8 @@ cli.add_typer(import_cli, name="import")
 cli.add_typer(templates_cli, name="templates")
 cli.command()(preview)
 cli.command()(serve)
+cli.command()(daemon)
+cli.command()(status)
 
 
 @cli.callback()

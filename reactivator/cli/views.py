@@ -21,6 +21,7 @@ from reactivator.service.importing import ImportSummary
 from reactivator.service.passes import PassReport
 from reactivator.service.reporting import CampaignReport, SegmentReport
 from reactivator.service.sending import SendReport
+from reactivator.service.status import Status
 
 # Piped output has no terminal width to follow; a wide default keeps money columns whole.
 out = Console(width=None if sys.stdout.isatty() else 140)
@@ -190,3 +191,72 @@ def campaign(report: CampaignReport) -> None:
     )
     for note in report.notes:
         out.print(f"[dim]{note}[/]")
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = int((now - then).total_seconds())
+    if seconds < 0:
+        return f"in {_span(-seconds)}"
+    return f"{_span(seconds)} ago"
+
+
+def _span(seconds: int) -> str:
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def status(s: Status) -> None:
+    """What the daemons see now."""
+    alive = [d for d in s.daemons if d.alive]
+    out.print(
+        f"[bold]Daemons[/]: {len(alive)} running"
+        + (f", {len(s.daemons) - len(alive)} silent" if len(s.daemons) > len(alive) else "")
+    )
+    if s.daemons:
+        table = Table(box=None, pad_edge=False)
+        for column in ("daemon", "state", "started", "heartbeat", "last pass", "next pass"):
+            table.add_column(column)
+        for d in s.daemons:
+            r = d.row
+            done = r.last_pass or {}
+            last = (
+                f"{_ago(s.now, r.last_pass_at)} (queued {done.get('queued', 0)})"
+                if r.last_pass_at
+                else "none yet"
+            )
+            table.add_row(
+                escape(r.name),
+                "[green]running[/]" if d.alive else "[red]silent[/]",
+                _ago(s.now, r.started_at),
+                _ago(s.now, r.heartbeat_at),
+                last,
+                _ago(s.now, r.next_pass_at) if d.alive and r.next_pass_at else "-",
+            )
+        out.print(table)
+    out.print(f"Next pass: {_ago(s.now, s.next_pass_at) if s.next_pass_at else 'no daemon is running'}")
+    out.print("\n[bold]Queue[/]: " + ", ".join(f"{state} {n:,}" for state, n in s.queue.items()))
+    if s.deferred_by_domain:
+        table = Table(title="Deferred by domain", title_justify="left", box=None, pad_edge=False)
+        for column in ("domain", "letters", "next try", "last error"):
+            table.add_column(column)
+        for w in s.deferred_by_domain:
+            table.add_row(
+                escape(w.domain), f"{w.letters:,}", _ago(s.now, w.next_try), escape(w.last_error or "")
+            )
+        out.print(table)
+    for domain, until in s.paused_domains.items():
+        out.print(f"[yellow]Paused[/]: {escape(domain)} until {until:%Y-%m-%d %H:%M} UTC")
+    for alert in s.alerts:
+        out.print(f"[red]ALERT[/]: {escape(alert)}")
+    errors = [(d.row.last_error_at, d.row.name, d.row.last_error) for d in s.daemons if d.row.last_error]
+    if errors or s.recent_errors:
+        out.print("\n[bold]Last errors[/]")
+    for at, name, error in errors:
+        out.print(f"  {_ago(s.now, at)}  daemon {escape(name)}: {escape(error or '')}", highlight=False)
+    for e in s.recent_errors:
+        letter = f"{escape(e.step_key)} to {escape(e.customer)} ({e.status})"
+        out.print(f"  {_ago(s.now, e.at)}  {letter}: {escape(e.error)}", highlight=False)

@@ -31,6 +31,16 @@ class Database:
         """The URL with any password hidden, for messages and logs."""
         return self.engine.url.render_as_string(hide_password=True)
 
+    @property
+    def sqlite_path(self) -> str | None:
+        """The SQLite file (None on PostgreSQL)."""
+        return self.engine.url.database if self.is_sqlite else None
+
+    def ping(self) -> None:
+        """A round trip to the database; StorageError if it cannot answer."""
+        with self._translated(), self.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A transaction that will write. On SQLite it takes the write lock up front

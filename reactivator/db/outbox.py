@@ -14,7 +14,8 @@ from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.records import ClaimedLetter, decode_tags
-from reactivator.db.tables import customers, enrollments, letters
+from reactivator.db.dialect import insert_for
+from reactivator.db.tables import customers, domain_pauses, enrollments, letters
 
 
 def _due(now: datetime) -> list[ColumnElement[bool]]:
@@ -36,7 +37,9 @@ def claim(conn: Connection, now: datetime, limit: int, lease: timedelta, worker:
     conn.execute(
         update(letters)
         .where(letters.c.id.in_(ids), *_due(now))
-        .values(lease_until=now + lease, leased_by=worker, attempts=letters.c.attempts + 1)
+        .values(
+            lease_until=now + lease, leased_by=worker, attempts=letters.c.attempts + 1, last_attempt_at=now
+        )
     )
     return ids
 
@@ -176,6 +179,35 @@ def release(conn: Connection, letter_ids: list[int], worker: str) -> None:
         )
         .values(lease_until=None, leased_by=None)
     )
+
+
+def release_all(conn: Connection, worker: str) -> int:
+    """Give back every letter `worker` still holds (it is shutting down); how many there were."""
+    released = conn.execute(
+        update(letters)
+        .where(letters.c.leased_by == worker, letters.c.status == LetterStatus.QUEUED.value)
+        .where(letters.c.lease_until.is_not(None))
+        .values(lease_until=None, leased_by=None)
+    ).rowcount
+    return int(released)
+
+
+def pause_domain(conn: Connection, domain: str, until: datetime, reason: str) -> None:
+    """Stop every sender of the fleet from mailing `domain` until `until`."""
+    ins = insert_for(conn)(domain_pauses).values(domain=domain, paused_until=until, reason=reason[:2000])
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=[domain_pauses.c.domain], set_={"paused_until": until, "reason": reason[:2000]}
+        )
+    )
+
+
+def active_pauses(conn: Connection, now: datetime) -> dict[str, datetime]:
+    """The domains paused at `now`, with the end of each pause."""
+    query = select(domain_pauses.c.domain, domain_pauses.c.paused_until).where(
+        domain_pauses.c.paused_until > now
+    )
+    return {r.domain: r.paused_until for r in conn.execute(query)}
 
 
 def defer(conn: Connection, letter_id: int, worker: str, until: datetime, reason: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, literal, select, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from reactivator.core.coupons import new_coupon_code
@@ -36,6 +36,21 @@ class PassWrites:
     ended_unreachable: int
     enrolled: int
     queued: int
+
+
+# One pass at a time over the whole fleet: a PostgreSQL advisory lock held for the
+# pass's transaction ("reac" in ASCII). On SQLite the write transaction is exclusive anyway.
+_PASS_LOCK = 0x72656163
+
+
+def take_pass_lock(conn: Connection, *, wait: bool) -> bool:
+    """Hold the fleet's pass lock until the transaction ends; False if another pass holds it."""
+    if conn.dialect.name != "postgresql":
+        return True
+    if wait:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PASS_LOCK})
+        return True
+    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PASS_LOCK}).scalar())
 
 
 def end_unreachable(conn: Connection, now: datetime) -> int:

@@ -136,6 +136,7 @@ letters = Table(
     Column("lease_until", UTCDateTime),
     Column("leased_by", String(64)),
     Column("last_error", Text),
+    Column("last_attempt_at", UTCDateTime),  # when a sender last claimed it
     UniqueConstraint("enrollment_id", "step_index"),
     Index("ix_letters_due", "status", "send_after"),
     Index("ix_letters_customer_id_queued_at", "customer_id", "queued_at"),
@@ -204,4 +205,33 @@ survey_answers = Table(
     Column("reason", String(64), nullable=False),
     Column("at", UTCDateTime, nullable=False),
     UniqueConstraint("customer_id", "letter_id"),
+)
+
+# Every running daemon reports itself here (`reactivator status` reads it): when
+# it last said it was alive, its schedule, its last pass and its standing alerts.
+daemons = Table(
+    "daemons",
+    metadata,
+    Column("name", String(64), primary_key=True),  # host:pid, as in letters.leased_by
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+    Column("next_pass_at", UTCDateTime),
+    Column("last_pass_at", UTCDateTime),
+    Column("last_pass", Text),  # JSON: what the pass did
+    Column("last_segments_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("alerts", Text),  # JSON list: standing problems, e.g. a template kept at its last good version
+)
+
+# A receiving domain that refused a letter by policy (5.7.x) gets nothing from
+# any sender of the fleet until the pause ends.
+domain_pauses = Table(
+    "domain_pauses",
+    metadata,
+    Column("domain", String(255), primary_key=True),
+    Column("paused_until", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
 )

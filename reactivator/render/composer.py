@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from reactivator.config import SUPPORTED_LOCALES, Settings
@@ -46,6 +46,15 @@ class Composed:
     context: dict[str, Any]
     message: EmailMessage
     locale: str
+
+
+class LetterBuilder(Protocol):
+    """What sending needs of a composer (a daemon's may mix template versions per step)."""
+
+    @property
+    def step_keys(self) -> frozenset[str]: ...
+
+    def compose(self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None) -> Composed: ...
 
 
 class Composer:

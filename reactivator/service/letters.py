@@ -39,7 +39,7 @@ def load_letters(app: App, now: datetime, tokens: Tokens | None = None) -> tuple
     """
     folder = app.settings.templates.dir
     sources = read_folder(folder)
-    key = (version_of(sources), app.settings.model_dump_json())
+    key = (version_of(sources), app.settings.model_dump_json(exclude={"database", "daemon"}))
     tokens = tokens or Tokens(signing_keys(app, now))
     if key in _checked:
         catalog, result = _checked[key]

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKind, ValueClass, Verdict
 from reactivator.core.plan import pass_parameters
 from reactivator.core.records import PlannedCustomer
-from reactivator.db.passes import PassWrites, run_pass
+from reactivator.db.passes import PassWrites, run_pass, take_pass_lock
 from reactivator.db.planner import PlanQuery, class_cutoffs, decision_for, decode_summary_key, iter_trace
 from reactivator.service.app import App
 
@@ -99,9 +99,25 @@ def decision(app: App, customer_id: int, now: datetime) -> PlannedCustomer | Non
 
 
 def enroll_and_queue(app: App, now: datetime) -> PassReport:
-    """A real pass: enroll who is due, queue their letters, advance enrollments (one transaction)."""
+    """A real pass: enroll who is due, queue their letters, advance enrollments (one transaction).
+
+    Passes never overlap: on PostgreSQL this one waits while another process's pass runs.
+    """
+    report = _enroll_and_queue(app, now, wait=True)
+    assert report is not None
+    return report
+
+
+def try_enroll_and_queue(app: App, now: datetime) -> PassReport | None:
+    """enroll_and_queue, or None at once if another process of the fleet is running a pass."""
+    return _enroll_and_queue(app, now, wait=False)
+
+
+def _enroll_and_queue(app: App, now: datetime, *, wait: bool) -> PassReport | None:
     c = app.settings.campaign
     with app.db.write() as conn:
+        if not take_pass_lock(conn, wait=wait):
+            return None
         plan = _plan(app, conn, now)
         decisions = _decisions(app, conn, plan)
         writes = run_pass(

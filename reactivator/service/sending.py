@@ -12,6 +12,13 @@ are retried with growing, jittered delays until `retry_lifetime_hours`, then
 the letter expires; 5.1.x (no such mailbox) suppresses the address and ends
 the customer's ladder; 5.7.x (policy) pauses the whole domain and alerts,
 without blaming the customer; any other 5xx fails the letter.
+
+Only the SMTP conversation runs on the event loop. Reading the database,
+building the letter and recording the result run on worker threads, so a
+daemon's web endpoints on the same loop keep answering while a batch goes
+out. A run that is cancelled (a second Ctrl+C, or the shutdown grace ran out)
+waits for the results being recorded, then gives back every letter it still
+holds: a letter can repeat only if it was on the wire.
 """
 
 from __future__ import annotations
@@ -20,8 +27,12 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any, TypeVar
 
 from tenacity import RetryCallState, wait_exponential_jitter
 
@@ -32,7 +43,7 @@ from reactivator.core.records import ClaimedLetter
 from reactivator.db import outbox
 from reactivator.db.customers import set_subscription
 from reactivator.errors import DeliveryError
-from reactivator.render.composer import Composer
+from reactivator.render.composer import LetterBuilder
 from reactivator.service.app import App
 from reactivator.service.letters import checked_composer
 from reactivator.smtp.dkim_signing import dkim_signer
@@ -40,6 +51,7 @@ from reactivator.smtp.pool import SmtpPool
 from reactivator.smtp.throttle import Throttle
 
 log = logging.getLogger("reactivator.delivery")
+T = TypeVar("T")
 
 # 1, 2, 4, 8 ... minutes (plus up to a minute of jitter), at most 6 hours apart.
 _BACKOFF = wait_exponential_jitter(multiplier=60, max=6 * 3600, jitter=60)
@@ -54,6 +66,14 @@ class SendReport:
     expired: int = 0
     deferred: int = 0
     lease_lost: int = 0
+
+    def add(self, other: SendReport) -> None:
+        for name in vars(other):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def letters(self) -> int:
+        """Letters this run dealt with, whatever became of them."""
+        return sum(vars(self).values())
 
 
 def worker_name() -> str:
@@ -80,21 +100,46 @@ def _still_wanted(letter: ClaimedLetter) -> str | None:
     return None
 
 
+def _fields(run: _Run, letter: ClaimedLetter, **more: Any) -> dict[str, Any]:
+    """What a log line says about a letter: never its address, body or links."""
+    return {
+        "campaign": run.app.campaign,
+        "step": letter.step_key,
+        "customer": letter.customer_external_id,
+        "message_id": letter.message_id,
+        **more,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A letter that passed its last checks and is built: it only has to be handed over."""
+
+    letter: ClaimedLetter
+    message: EmailMessage
+    domain: str
+
+
 @dataclass
 class _Run:
     """One send_due call: what every worker shares."""
 
     app: App
-    composer: Composer
+    composer: LetterBuilder
     mailer: Mailer
     now: datetime
     worker: str
     throttle: Throttle
     report: SendReport
+    threads: ThreadPoolExecutor
 
     @property
     def return_path(self) -> str | None:
         return self.app.settings.smtp.return_path or None
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking work (database, rendering) on a worker thread."""
+        return await asyncio.wrap_future(self.threads.submit(fn, *args))
 
 
 async def send_due(
@@ -102,16 +147,19 @@ async def send_due(
     mailer: Mailer,
     now: datetime,
     worker: str | None = None,
-    composer: Composer | None = None,
+    composer: LetterBuilder | None = None,
     stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> SendReport:
     """Send every letter due at `now`, batch by batch, until none is left to claim.
 
     The templates are checked first: with a template that fails the check,
     TemplateError is raised before a single letter is claimed. Setting `stop`
     ends the run early: no more claims, letters in flight finish, the rest of
-    the batch is given back.
+    the batch is given back. With a `clock`, each batch is claimed at the
+    clock's time instead of `now` (a daemon's long drain).
     """
+    pool_size = app.settings.smtp.pool_size
     run = _Run(
         app=app,
         composer=composer or checked_composer(app, now),
@@ -120,34 +168,72 @@ async def send_due(
         worker=worker or worker_name(),
         throttle=Throttle(app.settings.smtp),
         report=SendReport(),
+        threads=ThreadPoolExecutor(pool_size, thread_name_prefix="reactivator-send"),
     )
     stop = stop or asyncio.Event()
-    sending = app.settings.sending
-    lease = timedelta(seconds=sending.lease_seconds)
-    while not stop.is_set():
+    try:
+        while not stop.is_set():
+            if clock is not None:
+                run.now = clock()
+            ids = await run.off_loop(_claim, run)
+            if not ids:
+                break
+            pending = list(reversed(await run.off_loop(_load, run, ids)))
+            workers = min(pool_size, len(ids))
+            await asyncio.gather(*(_work(run, pending, stop) for _ in range(workers)))
+            if pending:  # stopped: give the untouched letters back at once, not after the lease
+                await run.off_loop(_release, run, [letter.letter_id for letter in pending])
+    except BaseException:
+        # Cancelled (or broken): let the results being recorded land, then give back
+        # every letter still held, so that another sender can take them at once.
+        run.threads.shutdown(wait=True, cancel_futures=True)
         with app.db.write() as conn:
-            ids = outbox.claim(conn, now, sending.batch_size, lease, run.worker)
-        if not ids:
-            break
-        with app.db.read() as conn:
-            pending = list(reversed(outbox.load(conn, ids)))
-        workers = min(app.settings.smtp.pool_size, len(ids))
-        await asyncio.gather(*(_work(run, pending, stop) for _ in range(workers)))
-        if pending:  # stopped: give the untouched letters back at once, not after the lease
-            with app.db.write() as conn:
-                outbox.release(conn, [letter.letter_id for letter in pending], run.worker)
+            outbox.release_all(conn, run.worker)
+        raise
+    finally:
+        run.threads.shutdown(wait=True)
     return run.report
 
 
 async def send_over_smtp(
-    app: App, now: datetime, composer: Composer | None = None, stop: asyncio.Event | None = None
+    app: App,
+    now: datetime,
+    composer: LetterBuilder | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> SendReport:
     """send_due through the configured SMTP server's connection pool."""
-    mailer = SmtpPool(app.settings.smtp, app.settings.sender.from_email, dkim_signer(app.settings.dkim))
+    mailer = smtp_mailer(app)
     try:
-        return await send_due(app, mailer, now, composer=composer, stop=stop)
+        return await send_due(app, mailer, now, composer=composer, stop=stop, clock=clock)
     finally:
         await mailer.close()
+
+
+def smtp_mailer(app: App) -> SmtpPool:
+    """The configured SMTP server's connection pool, signing with DKIM when configured."""
+    return SmtpPool(app.settings.smtp, app.settings.sender.from_email, dkim_signer(app.settings.dkim))
+
+
+def _claim(run: _Run) -> list[int]:
+    sending = run.app.settings.sending
+    lease = timedelta(seconds=sending.lease_seconds)
+    with run.app.db.write() as conn:
+        ids = outbox.claim(conn, run.now, sending.batch_size, lease, run.worker)
+        pauses = outbox.active_pauses(conn, run.now) if ids else {}
+    for domain, until in pauses.items():  # pauses set by any sender of the fleet
+        run.throttle.pause(domain, (until - run.now).total_seconds())
+    return ids
+
+
+def _load(run: _Run, ids: list[int]) -> list[ClaimedLetter]:
+    with run.app.db.read() as conn:
+        return outbox.load(conn, ids)
+
+
+def _release(run: _Run, ids: list[int]) -> None:
+    with run.app.db.write() as conn:
+        outbox.release(conn, ids, run.worker)
 
 
 async def _work(run: _Run, pending: list[ClaimedLetter], stop: asyncio.Event) -> None:
@@ -157,7 +243,31 @@ async def _work(run: _Run, pending: list[ClaimedLetter], stop: asyncio.Event) ->
 
 
 async def _send_one(run: _Run, letter: ClaimedLetter) -> None:
-    app, report = run.app, run.report
+    ready = await run.off_loop(_prepare, run, letter)
+    if not isinstance(ready, _Ready):
+        _count(run, ready)
+        return
+    letter, domain = ready.letter, ready.domain
+    paused = run.throttle.paused_for(domain)
+    if paused:
+        why = f"sending to {domain} is paused"
+        _count(run, await run.off_loop(_defer, run, letter, run.now + timedelta(seconds=paused), why))
+        return
+    assert letter.email is not None
+    try:
+        async with run.throttle.slot(domain):
+            await run.mailer.send(ready.message, letter.email, _return_path(run, letter))
+    except DeliveryError as exc:
+        if exc.policy_rejection:
+            run.throttle.pause(domain, run.app.settings.smtp.domain_pause_minutes * 60)
+        _count(run, await run.off_loop(_refused, run, letter, domain, exc))
+        return
+    _count(run, await run.off_loop(_sent, run, letter))
+
+
+def _prepare(run: _Run, letter: ClaimedLetter) -> _Ready | str:
+    """Check the letter once more and build it; or end or defer it, and say which."""
+    app = run.app
     # Read what may have changed since the batch was loaded: a purchase or an
     # unsubscribe may have landed while earlier letters of the batch went out.
     with app.db.read() as conn:
@@ -171,42 +281,36 @@ async def _send_one(run: _Run, letter: ClaimedLetter) -> None:
     )
     reason = _still_wanted(letter)
     if reason is not None:
-        _record(run, letter, LetterStatus.CANCELLED, reason)
-        return
+        return _record(run, letter, LetterStatus.CANCELLED, reason)
     zone = letter.timezone or app.policy.default_timezone
     window = app.policy.quiet_hours
     if window is not None and in_quiet_hours(run.now, zone, window):
-        _defer(run, letter, quiet_ends_at(run.now, zone, window), "quiet hours")
-        return
+        return _defer(run, letter, quiet_ends_at(run.now, zone, window), "quiet hours")
     if letter.step_key not in run.composer.step_keys:
         gone = f"step {letter.step_key!r} is no longer in the campaign's ladder"
-        _record(run, letter, LetterStatus.FAILED, gone)
-        return
+        return _record(run, letter, LetterStatus.FAILED, gone)
     try:
         message = run.composer.compose(letter, run.now).message
     except Exception as exc:
-        _record(run, letter, LetterStatus.FAILED, f"could not build the letter: {exc}")
-        return
+        return _record(run, letter, LetterStatus.FAILED, f"could not build the letter: {exc}")
     assert letter.email is not None
-    domain = letter.email.rpartition("@")[2].lower()
-    paused = run.throttle.paused_for(domain)
-    if paused:
-        _defer(run, letter, run.now + timedelta(seconds=paused), f"sending to {domain} is paused")
-        return
-    try:
-        async with run.throttle.slot(domain):
-            await run.mailer.send(message, letter.email, _return_path(run, letter))
-    except DeliveryError as exc:
-        _refused(run, letter, domain, exc)
-        return
-    with app.db.write() as conn:
+    return _Ready(letter, message, letter.email.rpartition("@")[2].lower())
+
+
+def _sent(run: _Run, letter: ClaimedLetter) -> str:
+    with run.app.db.write() as conn:
         kept_lease = outbox.mark_sent(conn, letter.letter_id, run.worker, run.now)
     if kept_lease:
-        report.sent += 1
-    else:
-        # Another sender took the letter over after our lease ran out: it may go twice,
-        # with the same Message-ID. Count it apart so the operator sees it.
-        report.lease_lost += 1
+        log.info("letter sent", extra=_fields(run, letter, attempt=letter.attempts))
+        return "sent"
+    # Another sender took the letter over after our lease ran out: it may go twice,
+    # with the same Message-ID. Count it apart so the operator sees it.
+    log.warning("letter sent after its lease ran out; it may go twice", extra=_fields(run, letter))
+    return "lease_lost"
+
+
+def _count(run: _Run, outcome: str) -> None:
+    setattr(run.report, outcome, getattr(run.report, outcome) + 1)
 
 
 def _return_path(run: _Run, letter: ClaimedLetter) -> str | None:
@@ -216,52 +320,50 @@ def _return_path(run: _Run, letter: ClaimedLetter) -> str | None:
     return path
 
 
-def _refused(run: _Run, letter: ClaimedLetter, domain: str, exc: DeliveryError) -> None:
+def _refused(run: _Run, letter: ClaimedLetter, domain: str, exc: DeliveryError) -> str:
     smtp = run.app.settings.smtp
     if exc.bad_mailbox:
         with run.app.db.write() as conn:
             outbox.mark_failed(conn, letter.letter_id, run.worker, f"bounced: {exc}")
             why = f"bounced: {exc.status}"
             set_subscription(conn, letter.customer_id, Subscription.BOUNCED, run.now, why)
-        run.report.bounced += 1
-    elif exc.policy_rejection:
-        pause = smtp.domain_pause_minutes * 60
-        run.throttle.pause(domain, pause)
+        log.info("letter bounced; address suppressed", extra=_fields(run, letter, status=exc.status))
+        return "bounced"
+    if exc.policy_rejection:
+        until = run.now + timedelta(minutes=smtp.domain_pause_minutes)
+        with run.app.db.write() as conn:
+            outbox.pause_domain(conn, domain, until, str(exc))
         log.warning(
-            "ALERT: %s refused a letter by policy (%s); sending to %s is paused for %d minutes",
+            "ALERT: %s refused a letter by policy (%s); sending to %s is paused for %g minutes",
             domain,
             exc,
             domain,
             smtp.domain_pause_minutes,
-            extra={"message_id": letter.message_id, "domain": domain},
+            extra=_fields(run, letter, domain=domain, status=exc.status),
         )
-        _defer(run, letter, run.now + timedelta(seconds=pause), str(exc))
-    elif exc.permanent:
-        _record(run, letter, LetterStatus.FAILED, str(exc))
-    else:
-        retry_at = run.now + retry_delay(letter.attempts)
-        queued_at = letter.queued_at or run.now
-        if retry_at > queued_at + timedelta(hours=smtp.retry_lifetime_hours):
-            _record(run, letter, LetterStatus.EXPIRED, f"gave up after {letter.attempts} attempts: {exc}")
-        else:
-            _defer(run, letter, retry_at, str(exc))
+        return _defer(run, letter, until, str(exc))
+    if exc.permanent:
+        return _record(run, letter, LetterStatus.FAILED, str(exc))
+    retry_at = run.now + retry_delay(letter.attempts)
+    queued_at = letter.queued_at or run.now
+    if retry_at > queued_at + timedelta(hours=smtp.retry_lifetime_hours):
+        return _record(run, letter, LetterStatus.EXPIRED, f"gave up after {letter.attempts} attempts: {exc}")
+    return _defer(run, letter, retry_at, str(exc))
 
 
-def _record(run: _Run, letter: ClaimedLetter, status: LetterStatus, reason: str) -> None:
+def _record(run: _Run, letter: ClaimedLetter, status: LetterStatus, reason: str) -> str:
     with run.app.db.write() as conn:
         if status is LetterStatus.CANCELLED:
             outbox.mark_cancelled(conn, letter.letter_id, run.worker, reason)
         else:
             outbox.mark_failed(conn, letter.letter_id, run.worker, reason, status)
-    if status is LetterStatus.CANCELLED:
-        run.report.cancelled += 1
-    elif status is LetterStatus.EXPIRED:
-        run.report.expired += 1
-    else:
-        run.report.failed += 1
+    level = logging.INFO if status is LetterStatus.CANCELLED else logging.WARNING
+    log.log(level, "letter %s: %s", status.value, reason, extra=_fields(run, letter))
+    return "failed" if status is LetterStatus.FAILED else status.value
 
 
-def _defer(run: _Run, letter: ClaimedLetter, until: datetime, reason: str) -> None:
+def _defer(run: _Run, letter: ClaimedLetter, until: datetime, reason: str) -> str:
     with run.app.db.write() as conn:
         outbox.defer(conn, letter.letter_id, run.worker, until, reason)
-    run.report.deferred += 1
+    log.info("letter deferred: %s", reason, extra=_fields(run, letter, until=until.isoformat()))
+    return "deferred"

@@ -78,6 +78,14 @@ class SmtpPool:
         self.connections_opened += 1
         return client
 
+    async def probe(self) -> None:
+        """Open a session and say goodbye (readiness); DeliveryError if the server is not there."""
+        client = await self._connect()
+        try:
+            await client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            client.close()
+
     async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None:
         """Hand one letter to the server for one recipient; DeliveryError if it is not accepted."""
         data = message.as_bytes()

@@ -30,7 +30,9 @@ class Throttle:
         return max(0.0, until - time.monotonic())
 
     def pause(self, domain: str, seconds: float) -> None:
-        self._paused_until[domain] = time.monotonic() + seconds
+        """No letter to `domain` for `seconds` (a pause already running longer is kept)."""
+        until = time.monotonic() + seconds
+        self._paused_until[domain] = max(until, self._paused_until.get(domain, 0.0))
 
     @asynccontextmanager
     async def slot(self, domain: str) -> AsyncIterator[None]:

@@ -24,6 +24,7 @@ from starlette.routing import Route
 from reactivator.db.engagement import engagement_counts, letter_counts
 from reactivator.errors import InputError
 from reactivator.service.engagement import SIGNATURE_HEADER, Engagement, NotFound, Unauthorized, Visit
+from reactivator.service.readiness import Readiness
 from reactivator.web.pages import pages
 
 MAX_BODY_BYTES = 64 * 1024
@@ -109,11 +110,15 @@ class _LetterCollector(Collector):
         yield hits
 
 
-def build_web_app(engagement: Engagement) -> Starlette:
-    """The public endpoints as an ASGI app (served by `reactivator serve` and the daemon)."""
+def build_web_app(engagement: Engagement, registry: CollectorRegistry | None = None) -> Starlette:
+    """The public endpoints as an ASGI app (served by `reactivator serve` and the daemon).
+
+    `registry` holds the caller's own metrics (the daemon's); the ledger's gauges are added to it.
+    """
     shop = engagement.app.settings.shop.name
-    registry = CollectorRegistry(auto_describe=False)
+    registry = registry or CollectorRegistry(auto_describe=False)
     registry.register(_LetterCollector(engagement))
+    readiness = Readiness(engagement.app)
 
     def page(title: str, text: str = "", confirm: bool = False, status: int = 200) -> HTMLResponse:
         body = pages.get_template("unsubscribe.html").render(
@@ -172,6 +177,11 @@ def build_web_app(engagement: Engagement) -> Starlette:
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
+    async def readyz(request: Request) -> Response:
+        found = await readiness.check()
+        ready = all(state == "ok" for state in found.values())
+        return JSONResponse(found, status_code=200 if ready else 503, headers=_NO_STORE)
+
     async def metrics(request: Request) -> Response:
         data = await run_in_threadpool(generate_latest, registry)
         return Response(data, media_type=CONTENT_TYPE_LATEST)
@@ -183,6 +193,7 @@ def build_web_app(engagement: Engagement) -> Starlette:
         Route("/s/{token}/{reason}", survey, methods=["GET"]),
         Route("/webhooks/purchase", purchase, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     return Starlette(routes=routes)

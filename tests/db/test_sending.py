@@ -9,12 +9,12 @@ from email.message import EmailMessage
 
 from reactivator.db import outbox
 from reactivator.errors import DeliveryError
-from reactivator.service.app import App
+from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import unsubscribe
 from reactivator.service.passes import enroll_and_queue
 from reactivator.service.sending import send_due
 from reactivator.smtp.memory import MemoryMailer
-from tests.conftest import NOW
+from tests.conftest import NOW, make_settings
 from tests.helpers import buy, dormant_customer, enrollments_of, letters_of
 
 
@@ -31,7 +31,9 @@ class MeddlingMailer(MemoryMailer):
             action()  # type: ignore[operator]
 
 
-def test_a_purchase_or_unsubscribe_during_a_batch_stops_the_letters_not_yet_handed_over(app: App) -> None:
+def test_a_purchase_or_unsubscribe_during_a_batch_stops_the_letters_not_yet_handed_over(db_url: str) -> None:
+    # One connection, so that b and c are still waiting when a has gone out.
+    app = app_from_settings(make_settings(db_url, smtp={"pool_size": 1}))
     dormant_customer(app, "a", NOW, 100)
     dormant_customer(app, "b", NOW, 100)
     dormant_customer(app, "c", NOW, 100)
@@ -44,6 +46,7 @@ def test_a_purchase_or_unsubscribe_during_a_batch_stops_the_letters_not_yet_hand
     assert (report.sent, report.cancelled) == (1, 2)
     assert letters_of(app, "b")[0]["status"] == "cancelled"
     assert enrollments_of(app, "b")[0]["status"] == "returned"
+    app.db.dispose()
 
 
 def test_permanent_failure_fails_the_letter_and_a_temporary_one_retries_later(app: App) -> None:

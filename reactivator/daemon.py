@@ -1,0 +1,429 @@
+"""`reactivator daemon`: passes on a schedule, a sender, the web endpoints, in one event loop.
+
+The only module that imports APScheduler. The schedule comes from `[daemon]`
+(never a pickled job store): a pass at start, then every `pass_every_seconds`;
+the daily segmentation at `segments_at` in `timezone`; a heartbeat for
+`reactivator status`. Jobs coalesce, never overlap, and tolerate being late
+by one period, so a daemon that was suspended for days runs one catch-up
+pass, not hundreds.
+
+Everything that blocks (database passes, rendering, recording) runs on worker
+threads; the loop only schedules, talks SMTP and serves HTTP, so the web
+endpoints keep answering while a large batch goes out.
+
+Stopping: the first SIGTERM or SIGINT stops claiming, lets letters in flight
+finish for up to `shutdown_grace_seconds`, gives back every claimed letter,
+waits for a pass in progress, stops the web server and exits 0. A second
+signal stops at once (exit 130); letters in flight are given back too, so
+nothing is lost and only a letter already on the wire can repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from watchfiles import awatch
+
+from reactivator import logs
+from reactivator.db import daemons
+from reactivator.db.daemon_lock import DaemonLock
+from reactivator.errors import ConfigError, ReactivatorError
+from reactivator.render.links import Tokens
+from reactivator.service import passes, reporting
+from reactivator.service.app import App
+from reactivator.service.engagement import Engagement
+from reactivator.service.letters import signing_keys
+from reactivator.service.sending import SendReport, send_due, smtp_mailer, worker_name
+from reactivator.service.template_versions import TemplateVersions
+from reactivator.web.daemon_metrics import DaemonMetrics
+from reactivator.web.endpoints import build_web_app
+
+log = logging.getLogger("reactivator.daemon")
+INTERRUPTED = 130  # the exit code of a second signal: stopped without waiting
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM and SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Any:
+        yield
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Bind the web port before anything else starts, so a taken port is a clear error at start."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            [
+                f"web.port = {port}: cannot listen on {host}:{port} ({exc.strerror}); stop what uses "
+                "it or set another port in [web] or via REACTIVATOR_WEB__PORT"
+            ]
+        ) from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Daemon:
+    def __init__(self, app: App, clock: Callable[[], datetime] = utc_now) -> None:
+        self.app = app
+        self.config = app.settings.daemon
+        self.clock = clock
+        self.name = worker_name()
+        self.metrics = DaemonMetrics()
+        host, _, pid = self.name.rpartition(":")
+        self.lock = DaemonLock(app.db.sqlite_path, f"pid {pid} on {host}")
+        self.templates: TemplateVersions | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self._pass_running: asyncio.Future[Any] | None = None
+        self.stopping = asyncio.Event()  # first signal: stop claiming, finish what is in flight
+        self.hurry = asyncio.Event()  # second signal: stop at once
+        self.wake = asyncio.Event()  # a pass queued letters: send now, not at the next poll
+
+    # ---- start and stop -------------------------------------------------------------------
+
+    async def main(self) -> int:
+        """Run until a signal; the process's exit code."""
+        self.lock.acquire()  # AlreadyRunningError: a second daemon on this SQLite file
+        try:
+            return await self._main()
+        finally:
+            self.lock.release()
+            logs.flush()
+
+    async def _main(self) -> int:
+        app, loop = self.app, asyncio.get_running_loop()
+        now = self.clock()
+        tokens = Tokens(await asyncio.to_thread(signing_keys, app, now))
+        # A template that fails the check stops the daemon here, before anything is sent.
+        self.templates = await asyncio.to_thread(TemplateVersions, app, tokens, now)
+        web = app.settings.web
+        sock = listen(web.host, web.port)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+        await asyncio.to_thread(self._register, now)
+
+        server = _QuietServer(
+            uvicorn.Config(
+                build_web_app(Engagement(app, tokens), self.metrics.registry),
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+            )
+        )
+        self.scheduler = self._schedule()
+        tasks = {
+            "web": asyncio.create_task(server._serve([sock]), name="web"),
+            "sender": asyncio.create_task(self._send_loop(), name="sender"),
+        }
+        if self.config.watch_templates:
+            tasks["watcher"] = asyncio.create_task(self._watch_templates(), name="watcher")
+        self.scheduler.start()
+        log.info(
+            "daemon started",
+            extra={
+                "daemon": self.name,
+                "database": app.db.safe_url,
+                "web": f"http://{web.host}:{web.port}/",
+                "pass_every_seconds": self.config.pass_every_seconds,
+                "templates": self.templates.newest.catalog.version,
+            },
+        )
+        await self._until_stopped(tasks)
+        return await self._shut_down(server, tasks)
+
+    async def _until_stopped(self, tasks: dict[str, asyncio.Task[Any]]) -> None:
+        """Wait for a signal; a task that dies on its own is logged and stops the daemon too."""
+        stop = asyncio.create_task(self.stopping.wait())
+        done, _ = await asyncio.wait({stop, *tasks.values()}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {stop}:
+            error = None if task.cancelled() else task.exception()
+            log.error("the %s stopped unexpectedly: %s; stopping the daemon", task.get_name(), error)
+            self.stopping.set()
+        stop.cancel()
+
+    def _on_signal(self, signum: int) -> None:
+        name = signal.Signals(signum).name
+        if not self.stopping.is_set():
+            grace = self.config.shutdown_grace_seconds
+            log.info(
+                "%s: stopping; letters in flight may finish for up to %gs (send %s again to stop at once)",
+                name,
+                grace,
+                name,
+            )
+            self.stopping.set()
+        else:
+            log.warning("%s again: stopping at once; letters in flight are given back", name)
+            self.hurry.set()
+        self.wake.set()
+
+    async def _shut_down(self, server: uvicorn.Server, tasks: dict[str, asyncio.Task[Any]]) -> int:
+        assert self.scheduler is not None
+        self.scheduler.shutdown(wait=False)  # no new pass, segmentation or heartbeat
+        deadline = time.monotonic() + self.config.shutdown_grace_seconds
+        await self._finish(tasks["sender"], deadline)
+        if self._pass_running is not None:  # a pass is one transaction: let it commit, or not at all
+            await self._finish(self._pass_running, deadline, cancel=False)
+        if "watcher" in tasks:
+            tasks["watcher"].cancel()
+        server.should_exit = True
+        if self.hurry.is_set():
+            server.force_exit = True
+        await self._finish(tasks["web"], time.monotonic() + 10)
+        with contextlib.suppress(ReactivatorError):
+            await asyncio.to_thread(self._unregister)
+        self.app.db.dispose()
+        if self.hurry.is_set():
+            log.warning("daemon stopped at once")
+            return INTERRUPTED
+        log.info("daemon stopped")
+        return 0
+
+    async def _finish(self, work: asyncio.Future[Any], deadline: float, *, cancel: bool = True) -> None:
+        """Wait for `work` until the deadline or a second signal; then cancel it (if asked)."""
+        hurry = asyncio.create_task(self.hurry.wait())
+        timeout = max(0.0, deadline - time.monotonic())
+        await asyncio.wait({work, hurry}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        hurry.cancel()
+        if not work.done():
+            if not cancel:
+                log.warning("a pass is still running; its transaction is rolled back as the process ends")
+                return
+            if not self.hurry.is_set():
+                log.warning("the shutdown grace ran out; letters still in flight are given back")
+            work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+
+    # ---- the schedule ---------------------------------------------------------------------
+
+    def _schedule(self) -> AsyncIOScheduler:
+        c = self.config
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        every = c.pass_every_seconds
+        scheduler.add_job(
+            self._job(self._pass),
+            IntervalTrigger(seconds=every, timezone=UTC),
+            id="pass",
+            next_run_time=datetime.now(UTC),  # the first pass runs at start
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=every,
+        )
+        scheduler.add_job(
+            self._job(self._segments),
+            CronTrigger(hour=c.segments_at.hour, minute=c.segments_at.minute, timezone=c.timezone),
+            id="segments",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=12 * 3600,
+        )
+        beat = max(1, round(c.heartbeat_seconds))
+        scheduler.add_job(
+            self._job(self._heartbeat),
+            IntervalTrigger(seconds=beat, timezone=UTC),
+            id="heartbeat",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=beat,
+        )
+        return scheduler
+
+    def _job(self, fn: Callable[[], Coroutine[Any, Any, None]]) -> Callable[[], Coroutine[Any, Any, None]]:
+        """A job that never takes the daemon down: errors are logged and recorded; the next run retries."""
+
+        async def job() -> None:
+            if self.stopping.is_set():
+                return
+            try:
+                await fn()
+            except Exception as exc:
+                log.exception("%s failed: %s", fn.__name__.strip("_"), exc)
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self._record_error, f"{fn.__name__.strip('_')}: {exc}")
+
+        job.__name__ = fn.__name__
+        return job
+
+    def next_pass_at(self) -> datetime | None:
+        job = self.scheduler.get_job("pass") if self.scheduler else None
+        return job.next_run_time.astimezone(UTC) if job is not None and job.next_run_time else None
+
+    # ---- the jobs -------------------------------------------------------------------------
+
+    async def _pass(self) -> None:
+        now = self.clock()
+        started = time.monotonic()
+        self._pass_running = asyncio.ensure_future(
+            asyncio.to_thread(passes.try_enroll_and_queue, self.app, now)
+        )
+        try:
+            report = await asyncio.shield(self._pass_running)
+        except Exception:
+            self.metrics.passes.labels("failed").inc()
+            raise
+        finally:
+            self._pass_running = None
+        if report is None:
+            self.metrics.passes.labels("skipped").inc()
+            log.info("pass skipped: another daemon of the fleet is running one")
+            return
+        took = time.monotonic() - started
+        self.metrics.passes.labels("done").inc()
+        self.metrics.pass_seconds.observe(took)
+        self.metrics.last_pass.set(time.time())
+        writes = report.writes
+        summary = {
+            "due": report.due(),
+            "enrolled": writes.enrolled if writes else 0,
+            "queued": writes.queued if writes else 0,
+            "seconds": round(took, 3),
+        }
+        log.info("pass done", extra={"campaign": self.app.campaign, **summary})
+        await asyncio.to_thread(self._record_pass, now, summary)
+        self._alert_templates()
+        self.wake.set()
+
+    async def _segments(self) -> None:
+        now = self.clock()
+        report = await asyncio.to_thread(reporting.segments, self.app, now)
+        for tier in report.tiers:
+            self.metrics.dormant.labels(tier.label).set(tier.customers)
+            self.metrics.at_stake.labels(tier.label).set(tier.money_at_stake_cents / 100)
+        log.info(
+            "segmentation",
+            extra={
+                "tiers": {
+                    t.label: {"customers": t.customers, "at_stake": t.money_at_stake_cents / 100}
+                    for t in report.tiers
+                },
+                "currency": report.currency,
+            },
+        )
+        await asyncio.to_thread(self._in_db, daemons.record_segments, now)
+
+    async def _heartbeat(self) -> None:
+        alerts = self.templates.alerts() if self.templates else []
+        self.metrics.template_alerts.set(len(alerts))
+        await asyncio.to_thread(self._in_db, daemons.heartbeat, self.clock(), self.next_pass_at(), alerts)
+
+    # ---- sending --------------------------------------------------------------------------
+
+    async def _send_loop(self) -> None:
+        """Send whatever is due; then wait for a pass to queue more, or poll for letters that became due."""
+        assert self.templates is not None
+        mailer = smtp_mailer(self.app)
+        stop_claiming = self.stopping
+        try:
+            while not stop_claiming.is_set():
+                self.wake.clear()
+                try:
+                    report = await send_due(
+                        self.app,
+                        mailer,
+                        self.clock(),
+                        worker=self.name,
+                        composer=self.templates,
+                        stop=stop_claiming,
+                        clock=self.clock,
+                    )
+                    self._count(report)
+                except ReactivatorError as exc:
+                    self.metrics.send_errors.inc()
+                    log.error(
+                        "sending stopped on an error, trying again in %gs: %s", self.config.poll_seconds, exc
+                    )
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(self._record_error, f"sending: {exc}")
+                finally:
+                    await mailer.close()  # idle sessions are not kept open between rounds
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.config.poll_seconds)
+        finally:
+            await mailer.close()
+
+    def _count(self, report: SendReport) -> None:
+        for outcome, n in vars(report).items():
+            if n:
+                self.metrics.letters.labels(outcome).inc(n)
+        if report.letters():
+            log.info("send round done", extra={k: v for k, v in vars(report).items() if v})
+
+    # ---- templates ------------------------------------------------------------------------
+
+    async def _watch_templates(self) -> None:
+        folder = self.app.settings.templates.dir
+        async for _changes in awatch(folder, debounce=300, step=50, recursive=True):
+            await self.reload_templates()
+
+    async def reload_templates(self) -> None:
+        assert self.templates is not None
+        try:
+            result = await asyncio.to_thread(self.templates.reload, self.clock())
+        except ReactivatorError as exc:
+            log.error("ALERT: the templates could not be read (%s); the last good versions stay in use", exc)
+            return
+        if result.moved:
+            moved = sorted(f"{locale}/{step}" for locale, step in result.moved)
+            log.info("templates reloaded", extra={"version": result.version, "steps": moved})
+        self._alert_templates()
+        await self._heartbeat()
+
+    def _alert_templates(self) -> None:
+        alerts = self.templates.alerts() if self.templates else []
+        self.metrics.template_alerts.set(len(alerts))
+        for alert in alerts:
+            log.error("ALERT: template not used: %s", alert)
+
+    # ---- the daemons table ----------------------------------------------------------------
+
+    def _in_db(self, fn: Callable[..., None], *args: Any) -> None:
+        with self.app.db.write() as conn:
+            fn(conn, self.name, *args)
+
+    def _register(self, now: datetime) -> None:
+        host, _, pid = self.name.rpartition(":")
+        with self.app.db.write() as conn:
+            daemons.register(conn, self.name, host, int(pid), now)
+
+    def _unregister(self) -> None:
+        with self.app.db.write() as conn:
+            daemons.unregister(conn, self.name)
+
+    def _record_pass(self, now: datetime, summary: dict[str, Any]) -> None:
+        self._in_db(daemons.record_pass, now, summary)
+        alerts = self.templates.alerts() if self.templates else []
+        self._in_db(daemons.heartbeat, self.clock(), self.next_pass_at(), alerts)
+
+    def _record_error(self, error: str) -> None:
+        self._in_db(daemons.record_error, self.clock(), error)
+
+
+def run(app: App) -> int:
+    """Run the daemon until it is stopped; the exit code."""
+    return asyncio.run(Daemon(app).main())

@@ -1,0 +1,56 @@
+"""`reactivator status`: what the daemons see now, read from the database alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reactivator.db import queue as outbox_queue
+from reactivator.db.daemons import DaemonRow, all_daemons
+from reactivator.db.outbox import active_pauses
+from reactivator.db.queue import DomainDeferral, LetterError
+from reactivator.service.app import App
+
+STATES = ("due", "in flight", "scheduled", "deferred", "sent", "failed", "expired", "cancelled")
+
+
+@dataclass(frozen=True)
+class DaemonView:
+    row: DaemonRow
+    alive: bool  # said it was alive within three heartbeats
+
+
+@dataclass(frozen=True)
+class Status:
+    now: datetime
+    daemons: list[DaemonView]
+    next_pass_at: datetime | None
+    queue: dict[str, int]
+    deferred_by_domain: list[DomainDeferral]
+    paused_domains: dict[str, datetime]
+    recent_errors: list[LetterError]
+
+    @property
+    def alerts(self) -> list[str]:
+        return list(dict.fromkeys(a for d in self.daemons if d.alive for a in d.row.alerts))
+
+
+def status(app: App, now: datetime) -> Status:
+    silence = timedelta(seconds=3 * app.settings.daemon.heartbeat_seconds)
+    with app.db.read() as conn:
+        rows = all_daemons(conn)
+        depth = outbox_queue.depth_by_state(conn, now)
+        deferred = outbox_queue.deferred_by_domain(conn, now)
+        paused = active_pauses(conn, now)
+        errors = outbox_queue.recent_errors(conn)
+    views = [DaemonView(r, now - r.heartbeat_at <= silence) for r in rows]
+    upcoming = [v.row.next_pass_at for v in views if v.alive and v.row.next_pass_at]
+    return Status(
+        now=now,
+        daemons=views,
+        next_pass_at=min(upcoming) if upcoming else None,
+        queue={state: depth.get(state, 0) for state in STATES},
+        deferred_by_domain=deferred,
+        paused_domains=paused,
+        recent_errors=errors,
+    )

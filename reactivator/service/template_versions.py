@@ -1,0 +1,108 @@
+"""The letters of a long-running process: per step and language, the newest version that passed the check.
+
+A marketer's saved file becomes a new version: read, inlined once and
+checked. Each (language, step) whose files pass moves to it; one that fails
+keeps sending its last good version, as a web server keeps its old config on
+a bad reload, and the failure stays as an alert (file:line) until it is fixed.
+Nothing is ever built from a template that failed the check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from reactivator.core.records import ClaimedLetter
+from reactivator.errors import TemplateError
+from reactivator.render.check import CheckResult, Problem
+from reactivator.render.composer import Composed, Composer
+from reactivator.render.links import Tokens
+from reactivator.service.app import App
+from reactivator.service.letters import load_letters
+
+Pair = tuple[str, str]  # (locale, step key)
+
+
+def concerns(problem: Problem, locale: str, step_key: str) -> bool:
+    """Whether a check problem touches the letters of this language and step.
+
+    A step's own files concern it; so do the shared files it is built from
+    (the layout, its language's `_strings`), and a problem with no file.
+    """
+    if problem.file.startswith(f"{locale}/{step_key}."):
+        return True
+    folder, slash, name = problem.file.partition("/")
+    if not slash:
+        return True
+    return folder == locale and name.startswith("_")
+
+
+@dataclass(frozen=True)
+class Reload:
+    version: str
+    moved: list[Pair]
+    kept: dict[Pair, list[Problem]]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.moved)
+
+
+class TemplateVersions:
+    """Builds letters with, for each (language, step), its last version that passed the check."""
+
+    def __init__(self, app: App, tokens: Tokens, now: datetime) -> None:
+        self.app = app
+        self.tokens = tokens
+        composer, result = load_letters(app, now, tokens)
+        if not result.ok:
+            raise TemplateError([str(p) for p in result.errors], str(app.settings.templates.dir))
+        self.newest = composer
+        self._good: dict[Pair, Composer] = dict.fromkeys(self._pairs(result), composer)
+        self._kept: dict[Pair, list[Problem]] = {}
+
+    @staticmethod
+    def _pairs(result: CheckResult) -> list[Pair]:
+        return list(dict.fromkeys(result.checked))
+
+    @property
+    def step_keys(self) -> frozenset[str]:
+        return self.newest.step_keys
+
+    def version_of(self, locale: str, step_key: str) -> str:
+        """The template version the letters of this language and step are built from."""
+        return self._composer_for(locale, step_key).catalog.version
+
+    def alerts(self) -> list[str]:
+        """Standing problems: each step kept at an older version, with file:line of why."""
+        return [
+            f"{locale}/{step}: still sending version {self.version_of(locale, step)} because of "
+            + "; ".join(str(p) for p in problems)
+            for (locale, step), problems in sorted(self._kept.items())
+        ]
+
+    def reload(self, now: datetime) -> Reload:
+        """Read the folder again; move every (language, step) that passes to the new version."""
+        composer, result = load_letters(self.app, now, self.tokens)
+        good = dict(self._good)
+        moved: list[Pair] = []
+        kept: dict[Pair, list[Problem]] = {}
+        for pair in self._pairs(result):
+            problems = [p for p in result.errors if concerns(p, *pair)]
+            if problems:
+                kept[pair] = problems
+            elif pair not in good or good[pair].catalog.version != composer.catalog.version:
+                good[pair] = composer
+                moved.append(pair)
+        # Swapped whole: senders on other threads see the old map or the new, never half.
+        self._good, self._kept = good, kept
+        if not kept:
+            self.newest = composer
+        return Reload(composer.catalog.version, moved, kept)
+
+    def _composer_for(self, locale: str, step_key: str) -> Composer:
+        return self._good.get((locale, step_key), self.newest)
+
+    def compose(self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None) -> Composed:
+        locale = locale or self.newest.locale_of(letter.locale)
+        return self._composer_for(locale, letter.step_key).compose(letter, now, locale=locale)
