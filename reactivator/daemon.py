@@ -101,6 +101,8 @@ class Daemon:
         self.stopping = asyncio.Event()  # first signal: stop claiming, finish what is in flight
         self.hurry = asyncio.Event()  # second signal: stop at once
         self.wake = asyncio.Event()  # a pass queued letters: send now, not at the next poll
+        self._reloading = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
 
     # ---- start and stop -------------------------------------------------------------------
 
@@ -270,6 +272,11 @@ class Daemon:
         job.__name__ = fn.__name__
         return job
 
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)  # held until done: the loop keeps only weak references
+        task.add_done_callback(self._tasks.discard)
+
     def next_pass_at(self) -> datetime | None:
         job = self.scheduler.get_job("pass") if self.scheduler else None
         return job.next_run_time.astimezone(UTC) if job is not None and job.next_run_time else None
@@ -328,6 +335,12 @@ class Daemon:
         await asyncio.to_thread(self._in_db, daemons.record_segments, now)
 
     async def _heartbeat(self) -> None:
+        # The watcher can miss a save (one made while it starts, or on a network file
+        # system without change events): a cheap look at every heartbeat catches it.
+        watching = self.config.watch_templates and self.templates and not self._reloading.locked()
+        if watching and self.templates and await asyncio.to_thread(self.templates.stale):
+            self._background(self.reload_templates())
+            return
         alerts = self.templates.alerts() if self.templates else []
         self.metrics.template_alerts.set(len(alerts))
         await asyncio.to_thread(self._in_db, daemons.heartbeat, self.clock(), self.next_pass_at(), alerts)
@@ -382,17 +395,20 @@ class Daemon:
             await self.reload_templates()
 
     async def reload_templates(self) -> None:
+        """Read the folder again: steps that pass move on, the others keep their last good version."""
         assert self.templates is not None
-        try:
-            result = await asyncio.to_thread(self.templates.reload, self.clock())
-        except ReactivatorError as exc:
-            log.error("ALERT: the templates could not be read (%s); the last good versions stay in use", exc)
-            return
+        async with self._reloading:
+            try:
+                result = await asyncio.to_thread(self.templates.reload, self.clock())
+            except ReactivatorError as exc:
+                log.error("ALERT: the templates could not be read (%s); the last good versions stay", exc)
+                return
         if result.moved:
             moved = sorted(f"{locale}/{step}" for locale, step in result.moved)
             log.info("templates reloaded", extra={"version": result.version, "steps": moved})
         self._alert_templates()
-        await self._heartbeat()
+        alerts = self.templates.alerts()
+        await asyncio.to_thread(self._in_db, daemons.heartbeat, self.clock(), self.next_pass_at(), alerts)
 
     def _alert_templates(self) -> None:
         alerts = self.templates.alerts() if self.templates else []

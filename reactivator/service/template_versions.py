@@ -14,6 +14,7 @@ from datetime import datetime
 
 from reactivator.core.records import ClaimedLetter
 from reactivator.errors import TemplateError
+from reactivator.render.catalog import read_folder, version_of
 from reactivator.render.check import CheckResult, Problem
 from reactivator.render.composer import Composed, Composer
 from reactivator.render.links import Tokens
@@ -23,25 +24,34 @@ from reactivator.service.letters import load_letters
 Pair = tuple[str, str]  # (locale, step key)
 
 
-def concerns(problem: Problem, locale: str, step_key: str) -> bool:
-    """Whether a check problem touches the letters of this language and step.
+def builds(file: str, locale: str, step_key: str) -> bool:
+    """Whether `file` goes into the letters of this language and step.
 
-    A step's own files concern it; so do the shared files it is built from
-    (the layout, its language's `_strings`), and a problem with no file.
+    A step's own files do; so do the shared files (the layout, its language's
+    `_strings`), and "-", which stands for a file nobody could name.
     """
-    if problem.file.startswith(f"{locale}/{step_key}."):
+    if file.startswith(f"{locale}/{step_key}."):
         return True
-    folder, slash, name = problem.file.partition("/")
+    folder, slash, name = file.partition("/")
     if not slash:
         return True
     return folder == locale and name.startswith("_")
 
 
+def concerns(problem: Problem, locale: str, step_key: str) -> bool:
+    """Whether a check problem touches the letters of this language and step."""
+    return builds(problem.file, locale, step_key)
+
+
+def _sources_of(composer: Composer, pair: Pair) -> dict[str, str]:
+    return {name: text for name, text in composer.catalog.sources.items() if builds(name, *pair)}
+
+
 @dataclass(frozen=True)
 class Reload:
     version: str
-    moved: list[Pair]
-    kept: dict[Pair, list[Problem]]
+    moved: list[Pair]  # steps whose files changed, now built from the new version
+    kept: dict[Pair, list[Problem]]  # steps that failed the check, kept at their last good version
 
     @property
     def changed(self) -> bool:
@@ -58,8 +68,13 @@ class TemplateVersions:
         if not result.ok:
             raise TemplateError([str(p) for p in result.errors], str(app.settings.templates.dir))
         self.newest = composer
+        self.seen = composer.catalog.version  # the folder's version last read, good or not
         self._good: dict[Pair, Composer] = dict.fromkeys(self._pairs(result), composer)
         self._kept: dict[Pair, list[Problem]] = {}
+
+    def stale(self) -> bool:
+        """Whether the folder changed since it was last read (a cheap look: names and contents)."""
+        return version_of(read_folder(self.app.settings.templates.dir)) != self.seen
 
     @staticmethod
     def _pairs(result: CheckResult) -> list[Pair]:
@@ -84,6 +99,7 @@ class TemplateVersions:
     def reload(self, now: datetime) -> Reload:
         """Read the folder again; move every (language, step) that passes to the new version."""
         composer, result = load_letters(self.app, now, self.tokens)
+        self.seen = composer.catalog.version
         good = dict(self._good)
         moved: list[Pair] = []
         kept: dict[Pair, list[Problem]] = {}
@@ -91,9 +107,10 @@ class TemplateVersions:
             problems = [p for p in result.errors if concerns(p, *pair)]
             if problems:
                 kept[pair] = problems
-            elif pair not in good or good[pair].catalog.version != composer.catalog.version:
+            else:
+                if pair not in good or _sources_of(good[pair], pair) != _sources_of(composer, pair):
+                    moved.append(pair)
                 good[pair] = composer
-                moved.append(pair)
         # Swapped whole: senders on other threads see the old map or the new, never half.
         self._good, self._kept = good, kept
         if not kept:
