@@ -91,7 +91,6 @@ def test_a_fleet_sends_every_letter_exactly_once_and_every_daemon_takes_a_share(
     assert set(server.recipients.values()) == {1}
     states, senders = ledger(fleet_db)
     assert states == Counter({"sent": LETTERS})
-    assert len(senders) == DAEMONS  # the victim's work before it died is on record too
     assert len(senders) == DAEMONS  # every process did some of the work
     passes = sum(d.count("pass done") for d in fleet)
     enrolled = sum(e.get("enrolled", 0) for d in fleet for e in d.events() if e.get("event") == "pass done")
