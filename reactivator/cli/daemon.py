@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +11,8 @@ import typer
 from reactivator import logs
 from reactivator.cli import views
 from reactivator.cli.common import JsonOption, app_from_state, guard
+from reactivator.service.app import app_from_settings
+from reactivator.smtp.capture import CaptureServer
 
 
 def daemon(
@@ -17,6 +20,14 @@ def daemon(
         str,
         typer.Option("--log-level", help="debug, info, warning or error.", case_sensitive=False),
     ] = "info",
+    capture: Annotated[
+        Path | None,
+        typer.Option(
+            "--capture",
+            help="Try it out: send to a built-in capture SMTP server that writes each letter to this "
+            "folder, instead of [smtp].",
+        ),
+    ] = None,
 ) -> None:
     """Run as a service: passes on a schedule, sending, and the web endpoints, until SIGTERM."""
     if log_level.lower() not in logs.LEVELS:
@@ -27,7 +38,23 @@ def daemon(
     def body() -> int:
         from reactivator.daemon import run
 
-        return run(app_from_state())
+        app = app_from_state()
+        if capture is None:
+            return run(app)
+        with CaptureServer(capture) as server:
+            smtp = app.settings.smtp.model_copy(
+                update={
+                    "host": "127.0.0.1",
+                    "port": server.port,
+                    "starttls": False,
+                    "tls": False,
+                    "username": "",
+                }
+            )
+            views.err.print(
+                f"Letters go to a capture server on 127.0.0.1:{server.port}, written to {capture}/"
+            )
+            return run(app_from_settings(app.settings.model_copy(update={"smtp": smtp})))
 
     code = guard(body)
     raise typer.Exit(code)

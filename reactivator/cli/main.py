@@ -361,7 +361,8 @@ def demo(
             f"{result.letters_written} letters sent over SMTP to a capture server on 127.0.0.1 "
             f"and written to [bold]{outbox}/[/] (.eml as received, .html to open in a browser).\n"
             f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} run --dry-run\n"
-            f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} preview --serve"
+            f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} preview --serve\n"
+            f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} daemon --capture {outbox}"
         )
 
     guard(body)
