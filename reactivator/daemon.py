@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import time
@@ -101,6 +102,7 @@ class Daemon:
         self.stopping = asyncio.Event()  # first signal: stop claiming, finish what is in flight
         self.hurry = asyncio.Event()  # second signal: stop at once
         self.wake = asyncio.Event()  # a pass queued letters: send now, not at the next poll
+        self.failed = False  # a part of the daemon died on its own
         self._reloading = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -165,6 +167,7 @@ class Daemon:
         for task in done - {stop}:
             error = None if task.cancelled() else task.exception()
             log.error("the %s stopped unexpectedly: %s; stopping the daemon", task.get_name(), error)
+            self.failed = True
             self.stopping.set()
         stop.cancel()
 
@@ -200,11 +203,15 @@ class Daemon:
         with contextlib.suppress(ReactivatorError):
             await asyncio.to_thread(self._unregister)
         self.app.db.dispose()
-        if self.hurry.is_set():
-            log.warning("daemon stopped at once")
-            return INTERRUPTED
-        log.info("daemon stopped")
-        return 0
+        code = INTERRUPTED if self.hurry.is_set() else 1 if self.failed else 0
+        log.log(logging.WARNING if code else logging.INFO, "daemon stopped", extra={"exit_code": code})
+        if self._pass_running is not None and not self._pass_running.done():
+            # A pass is one transaction on a thread that cannot be interrupted: end the process
+            # without waiting for it, and the database rolls the transaction back.
+            logs.flush()
+            self.lock.release()
+            os._exit(code)
+        return code
 
     async def _finish(self, work: asyncio.Future[Any], deadline: float, *, cancel: bool = True) -> None:
         """Wait for `work` until the deadline or a second signal; then cancel it (if asked)."""
@@ -265,9 +272,11 @@ class Daemon:
             try:
                 await fn()
             except Exception as exc:
-                log.exception("%s failed: %s", fn.__name__.strip("_"), exc)
+                name = fn.__name__.strip("_")
+                # A known trouble (the database is down...) needs no traceback; a bug does.
+                log.error("%s failed: %s", name, exc, exc_info=not isinstance(exc, ReactivatorError))
                 with contextlib.suppress(Exception):
-                    await asyncio.to_thread(self._record_error, f"{fn.__name__.strip('_')}: {exc}")
+                    await asyncio.to_thread(self._record_error, f"{name}: {exc}")
 
         job.__name__ = fn.__name__
         return job

@@ -1,0 +1,48 @@
+"""The daemon's jobs, called in this process: the daily segmentation and the schedule's times."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time
+
+from reactivator.daemon import Daemon
+from reactivator.db.daemons import all_daemons, register
+from reactivator.service.app import App, app_from_settings
+from tests.conftest import NOW, make_settings
+from tests.helpers import dormant_customer
+
+
+def test_the_daily_segmentation_exports_the_dormant_and_their_value_and_records_when(app: App) -> None:
+    dormant_customer(app, "a", NOW, 100)
+    dormant_customer(app, "b", NOW, 200)
+    dormant_customer(app, "c", NOW, 210)
+    daemon = Daemon(app, clock=lambda: NOW)
+    with app.db.write() as conn:
+        register(conn, daemon.name, "host", 1, NOW)
+    asyncio.run(daemon._segments())
+    registry = daemon.metrics.registry
+    assert registry.get_sample_value("reactivator_dormant_customers", {"tier": "90-179 days"}) == 1
+    assert registry.get_sample_value("reactivator_dormant_customers", {"tier": "180-359 days"}) == 2
+    assert (registry.get_sample_value("reactivator_value_at_stake", {"tier": "180-359 days"}) or 0) > 0
+    with app.db.read() as conn:
+        (row,) = all_daemons(conn)
+    assert row.last_segments_at == NOW
+
+
+def test_the_segmentation_runs_at_the_configured_hour_in_the_configured_zone(sqlite_url: str) -> None:
+    app = app_from_settings(
+        make_settings(sqlite_url, daemon={"segments_at": time(6, 0), "timezone": "Europe/Moscow"})
+    )
+
+    async def planned() -> datetime:
+        daemon = Daemon(app)
+        scheduler = daemon._schedule()
+        scheduler.start(paused=True)
+        try:
+            job = scheduler.get_job("segments")
+            return job.trigger.get_next_fire_time(None, datetime(2026, 6, 1, 12, 0, tzinfo=UTC))
+        finally:
+            scheduler.shutdown(wait=False)
+
+    assert asyncio.run(planned()) == datetime(2026, 6, 2, 3, 0, tzinfo=UTC)  # 06:00 in Moscow
+    app.db.dispose()
