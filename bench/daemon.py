@@ -11,6 +11,8 @@ printed with its ratio to a reference measured in the same run:
                GET /o/<token>.gif (the open pixel: verifies a real token, writes an engagement);
                the idle daemon is the reference, then the same daemon while it sends
                --busy-letters                                            (target: busy <= 3x idle)
+  floor        the same wrk on a bare uvicorn + Starlette /healthz (uvicorn.run, no daemon): what
+               this machine's loopback and HTTP stack give, to judge the idle daemon itself by
 Customers are imported in-process before the daemons start: the pass at start queues them (the
 next is 900 s away, so no pass runs while we measure). Recipients are spread over --domains
 domains so the per-domain concurrency limit (4 per daemon) does not cap one daemon below two.
@@ -24,6 +26,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -112,16 +115,10 @@ class Daemon:
                 stderr=log,
             )
 
-    def events(self) -> list[dict[str, object]]:
-        lines = self.log_path.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
-
-    def wait_started(self) -> None:
-        deadline = time.monotonic() + 60
-        while not any(e.get("event") == "daemon started" for e in self.events()):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"daemon did not start:\n{self.log_path.read_text()[-3000:]}")
-            time.sleep(0.05)
+    def cpu_seconds(self) -> float:
+        """User + system CPU time so far (Linux /proc): tells whether a daemon is CPU-bound."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> list[str]:
         """SIGTERM, wait; what went wrong (exit code, warnings and errors in the log)."""
@@ -129,7 +126,7 @@ class Daemon:
             self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(60)
         problems = [] if code == 0 else [f"{self.log_path.name}: exit code {code}"]
-        for e in self.events():
+        for e in (json.loads(line) for line in self.log_path.open() if line.startswith("{")):
             if e.get("level") in ("warning", "error", "critical"):
                 problems.append(f"{self.log_path.name}: {e.get('level')}: {e.get('event')}")
         return problems
@@ -165,8 +162,11 @@ def import_shop(folder: Path, url: str, prefix: str, count: int, domains: int) -
         app.db.dispose()
 
 
-def throughput(folder: Path, url: str, sink: Sink, args: argparse.Namespace, daemons: int) -> float:
-    """Letters/s with `daemons` processes on one queue, from the first letter delivered to the last."""
+def throughput(
+    folder: Path, url: str, sink: Sink, args: argparse.Namespace, daemons: int
+) -> tuple[float, float, list[object]]:
+    """Letters/s with `daemons` processes on one queue, from the first letter delivered to the last;
+    the daemons' CPU seconds per 1,000 letters; the letters each sent."""
     sql(url, f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
     import_shop(folder, url, f"t{daemons}-", args.letters, args.domains)
     base = sink.count
@@ -174,6 +174,7 @@ def throughput(folder: Path, url: str, sink: Sink, args: argparse.Namespace, dae
     try:
         first = sink.wait_for(base + 1, 120, fleet)
         last = sink.wait_for(base + args.letters, 600, fleet)
+        cpu = sum(daemon.cpu_seconds() for daemon in fleet) * 1000 / args.letters
     finally:
         for daemon in fleet:
             PROBLEMS.extend(daemon.stop())
@@ -181,8 +182,31 @@ def throughput(folder: Path, url: str, sink: Sink, args: argparse.Namespace, dae
     shares = sorted(n for _, n in sql(url, "SELECT leased_by, count(*) FROM letters GROUP BY 1"))
     if states != {"sent": args.letters}:
         PROBLEMS.append(f"{daemons} daemon(s): letters by status {states}")
-    print(f"  {daemons} daemon(s): letters sent per process {shares}", file=sys.stderr)
-    return (args.letters - 1) / (last - first)
+    return (args.letters - 1) / (last - first), cpu, shares
+
+
+# A bare uvicorn + Starlette app with the daemon's uvicorn settings, on a socket uvicorn makes itself.
+BARE = """import sys, uvicorn, starlette.applications as a, starlette.responses as r, starlette.routing as t
+async def ok(request): return r.PlainTextResponse("ok")
+uvicorn.run(a.Starlette(routes=[t.Route("/healthz", ok)]), port=int(sys.argv[1]), log_config=None,
+            access_log=False, lifespan="off")"""
+
+
+def floor(args: argparse.Namespace) -> tuple[float, float]:
+    """The machine's floor: /healthz of the bare app under the same wrk."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", BARE, str(port)])
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return wrk_p99(f"http://127.0.0.1:{port}/healthz", args)
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def wrk_p99(url: str, args: argparse.Namespace) -> tuple[float, float]:
@@ -203,35 +227,25 @@ def wrk_p99(url: str, args: argparse.Namespace) -> tuple[float, float]:
 def latency(folder: Path, url: str, sink: Sink, args: argparse.Namespace) -> dict[str, tuple[float, float]]:
     """p99 and req/s of /healthz and the pixel: idle, then while sending --busy-letters."""
     sql(url, f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE")
-    # A few letters first: the pixel needs a letter that exists (letter 1) and a real open token.
-    import_shop(folder, url, "w-", 20, args.domains)
     app = app_from_settings(load_settings(None, database=DatabaseSettings(url=url)))
+    # The stored key (made here if need be) is the daemons' key too; letter 1 is the idle run's first.
     token = Tokens(signing_keys(app, datetime.now(UTC))).sign("open", 1)
     app.db.dispose()
     found: dict[str, tuple[float, float]] = {}
-    daemon = Daemon(folder, url, sink.port, args.pool, "web-idle")
-    try:
-        sink.wait_for(sink.count + 20, 120, [daemon])
-        web = f"http://127.0.0.1:{daemon.port}"
-        found["healthz idle"] = wrk_p99(f"{web}/healthz", args)
-        found["pixel idle"] = wrk_p99(f"{web}/o/{token}.gif", args)
-    finally:
-        PROBLEMS.extend(daemon.stop())
-    # The same database and the same settings, now with a large batch queued by the pass at start.
-    import_shop(folder, url, "b-", args.busy_letters, args.domains)
-    target = sink.count + args.busy_letters
-    daemon = Daemon(folder, url, sink.port, args.pool, "web-busy")
-    try:
-        sink.wait_for(sink.count + 50, 120, [daemon])  # sending is under way, the pass is over
-        web = f"http://127.0.0.1:{daemon.port}"
-        found["healthz busy"] = wrk_p99(f"{web}/healthz", args)
-        found["pixel busy"] = wrk_p99(f"{web}/o/{token}.gif", args)
-        left = target - sink.count
-        if left <= 0:  # the figure is only honest if the batch outlasted both wrk runs
-            PROBLEMS.append("the busy batch ended before wrk did: raise --busy-letters")
-        print(f"  busy: {left} letters still to send when wrk ended", file=sys.stderr)
-    finally:
-        PROBLEMS.extend(daemon.stop())
+    # Idle: 20 letters, all sent before wrk starts. Busy: same database and settings, a large batch
+    # queued by the pass at start; wrk starts once 50 letters are out (the pass is over).
+    for phase, letters in (("idle", 20), ("busy", args.busy_letters)):
+        import_shop(folder, url, f"{phase}-", letters, args.domains)
+        target = sink.count + letters
+        daemon = Daemon(folder, url, sink.port, args.pool, f"web-{phase}")
+        try:
+            sink.wait_for(sink.count + min(letters, 50), 120, [daemon])
+            for endpoint, path in (("healthz", "/healthz"), ("pixel", f"/o/{token}.gif")):
+                found[f"{endpoint} {phase}"] = wrk_p99(f"http://127.0.0.1:{daemon.port}{path}", args)
+            if phase == "busy" and sink.count >= target:  # honest only if the batch outlasted wrk
+                PROBLEMS.append("the busy batch ended before wrk did: raise --busy-letters")
+        finally:
+            PROBLEMS.extend(daemon.stop())
     return found
 
 
@@ -263,9 +277,10 @@ def main() -> None:
     sink = Sink()
     try:
         Database(url).upgrade()
-        one = throughput(folder, url, sink, args, 1)
-        two = throughput(folder, url, sink, args, 2)
+        load = os.getloadavg()[0]  # another job on this machine skews every figure: say so
+        one, two = (throughput(folder, url, sink, args, n) for n in (1, 2))
         web = latency(folder, url, sink, args)
+        web["bare"] = floor(args)
     finally:
         sink.stop()
         with admin.connect() as conn:
@@ -275,17 +290,23 @@ def main() -> None:
             print(f"daemon logs in {folder}", file=sys.stderr)
         else:
             shutil.rmtree(folder, ignore_errors=True)
-    print(f"reactivator daemon on PostgreSQL into smtp-sink, pool {args.pool} per daemon (one run)")
-    print(f"{'throughput, 1 daemon, ' + str(args.letters) + ' letters':44s} {one:9.0f} letters/s")
-    print(f"{'throughput, 2 daemons, same queue':44s} {two:9.0f} letters/s")
-    print(f"two / one = {two / one:.2f}x")
-    print(f"web p99 under wrk -t1 -c{args.connections} -d{args.seconds}s (busy: sending {args.busy_letters})")
-    for endpoint in ("healthz", "pixel"):
-        (idle, idle_rps), (busy, busy_rps) = web[f"{endpoint} idle"], web[f"{endpoint} busy"]
-        print(
-            f"  {endpoint:8s} idle {idle:8.2f} ms ({idle_rps:6.0f} req/s)   busy {busy:8.2f} ms "
-            f"({busy_rps:6.0f} req/s)   busy / idle = {busy / idle:.1f}x  (target <= 3x)"
-        )
+    print(f"reactivator daemon on PostgreSQL into smtp-sink, pool {args.pool} per daemon (one run; ", end="")
+    print(f"{os.cpu_count()} cores, load average {load:.1f} at start)")
+    print(f"{'throughput, ' + str(args.letters) + ' letters':46s} letters/s  ratio  CPU s/1k  sent by each")
+    for n, (rate, cpu, shares) in ((1, one), (2, two)):
+        label = "1 daemon (reference)" if n == 1 else "2 daemons, same queue"
+        print(f"  {label:44s} {rate:9.0f}  {rate / one[0]:5.2f}  {cpu:8.1f}  {shares}")
+    print(f"web p99, wrk -t1 -c{args.connections} -d{args.seconds}s on loopback   p99 ms  ratio     req/s")
+    for label, key, ref in (
+        ("floor: bare uvicorn + Starlette /healthz", "bare", "bare"),
+        ("/healthz, daemon idle", "healthz idle", "bare"),
+        (f"/healthz, daemon sending {args.busy_letters}", "healthz busy", "healthz idle"),
+        ("/o/<token>.gif (writes an open), idle", "pixel idle", "pixel idle"),
+        (f"/o/<token>.gif, daemon sending {args.busy_letters}", "pixel busy", "pixel idle"),
+    ):
+        (p99, rps), against = web[key], web[ref][0]
+        print(f"  {label:44s} {p99:9.2f}  {p99 / against:5.2f}  {rps:8.0f}  (vs {ref})")
+    print("target: busy / idle <= 3 for each endpoint")
     for problem in PROBLEMS:
         print(f"problem: {problem}")
 

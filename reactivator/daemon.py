@@ -166,6 +166,8 @@ class Daemon:
         done, _ = await asyncio.wait({stop, *tasks.values()}, return_when=asyncio.FIRST_COMPLETED)
         for task in done - {stop}:
             error = None if task.cancelled() else task.exception()
+            if error is None and self.stopping.is_set():
+                continue  # it ended because the daemon is stopping (the signal came at the same time)
             log.error("the %s stopped unexpectedly: %s; stopping the daemon", task.get_name(), error)
             self.failed = True
             self.stopping.set()
