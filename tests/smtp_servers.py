@@ -81,7 +81,7 @@ class FaultHandler(CaptureHandler):
 
 
 @contextmanager
-def smtp_server(handler: CaptureHandler) -> Iterator[int]:
+def smtp_server(handler: Any) -> Iterator[int]:
     """Run `handler` on a free loopback port; yields the port."""
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)

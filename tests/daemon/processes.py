@@ -11,15 +11,14 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiosmtpd.controller import Controller
 
 from reactivator.config import DatabaseSettings, load_settings
 from reactivator.db.engine import Database
@@ -27,6 +26,7 @@ from reactivator.service.app import app_from_settings
 from reactivator.service.importing import ImportKind, import_file
 from reactivator.smtp.capture import free_port
 from tests.conftest import SHIPPED_TEMPLATES
+from tests.smtp_servers import smtp_server
 
 _MESSAGE_ID = re.compile(rb"^Message-ID:\s*(<[^>\r\n]+>)", re.M | re.I)
 _SUBJECT = re.compile(rb"^Subject:\s*(.*)$", re.M | re.I)
@@ -66,15 +66,9 @@ class CountingHandler:
         return sum(self.by_id.values())
 
 
-@contextmanager
-def counting_server(handler: CountingHandler) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
+def counting_server(handler: CountingHandler) -> AbstractContextManager[int]:
+    """Run `handler` on a free loopback port; yields the port."""
+    return smtp_server(handler)
 
 
 def reactivator(
