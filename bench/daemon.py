@@ -1,6 +1,6 @@
 """Daemon benchmark: `reactivator daemon` as real processes on PostgreSQL, into Postfix's smtp-sink.
 
-    .venv/bin/python bench/daemon.py [--letters 4000] [--busy-letters 8000] [--seconds 5] [--pool 8]
+    .venv/bin/python bench/daemon.py [--letters 4000] [--busy-letters 6000] [--seconds 10] [--pool 8]
 
 Needs PostgreSQL at 127.0.0.1:5432 (user postgres, trust auth; a scratch database is created and
 dropped), Postfix's smtp-sink (the mail system itself is never started) and wrk. Figures, each
@@ -257,8 +257,8 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--letters", type=int, default=4000)
-    parser.add_argument("--busy-letters", type=int, default=8000)
-    parser.add_argument("--seconds", type=int, default=5, help="each wrk run")
+    parser.add_argument("--busy-letters", type=int, default=6000)
+    parser.add_argument("--seconds", type=int, default=10, help="each wrk run (p99 of ~1,500 requests)")
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--pool", type=int, default=8, help="SMTP connections per daemon")
     parser.add_argument("--domains", type=int, default=8)

@@ -105,6 +105,7 @@ class Daemon:
         self.failed = False  # a part of the daemon died on its own
         self._reloading = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._jobs: set[asyncio.Task[Any]] = set()  # scheduled jobs running now
 
     # ---- start and stop -------------------------------------------------------------------
 
@@ -194,8 +195,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)  # no new pass, segmentation or heartbeat
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
         await self._finish(tasks["sender"], deadline)
-        if self._pass_running is not None:  # a pass is one transaction: let it commit, or not at all
-            await self._finish(self._pass_running, deadline, cancel=False)
+        for job in list(self._jobs):  # a pass is one transaction: let it commit, or not at all
+            await self._finish(job, deadline, cancel=False)
         if "watcher" in tasks:
             tasks["watcher"].cancel()
         server.should_exit = True
@@ -223,7 +224,7 @@ class Daemon:
         hurry.cancel()
         if not work.done():
             if not cancel:
-                log.warning("a pass is still running; its transaction is rolled back as the process ends")
+                log.warning("a job is still running; a pass's transaction is rolled back as the process ends")
                 return
             if not self.hurry.is_set():
                 log.warning("the shutdown grace ran out; letters still in flight are given back")
@@ -241,6 +242,7 @@ class Daemon:
             self._job(self._pass),
             IntervalTrigger(seconds=every, timezone=UTC),
             id="pass",
+            name="pass",
             next_run_time=datetime.now(UTC),  # the first pass runs at start
             coalesce=True,
             max_instances=1,
@@ -250,6 +252,7 @@ class Daemon:
             self._job(self._segments),
             CronTrigger(hour=c.segments_at.hour, minute=c.segments_at.minute, timezone=c.timezone),
             id="segments",
+            name="segmentation",
             coalesce=True,
             max_instances=1,
             misfire_grace_time=12 * 3600,
@@ -259,6 +262,7 @@ class Daemon:
             self._job(self._heartbeat),
             IntervalTrigger(seconds=beat, timezone=UTC),
             id="heartbeat",
+            name="heartbeat",
             coalesce=True,
             max_instances=1,
             misfire_grace_time=beat,
@@ -271,14 +275,23 @@ class Daemon:
         async def job() -> None:
             if self.stopping.is_set():
                 return
+            task = asyncio.current_task()
+            assert task is not None
+            self._jobs.add(task)
             try:
                 await fn()
+            except asyncio.CancelledError:
+                if not self.stopping.is_set():
+                    raise
+                # The daemon stopped before the job could finish: nothing to report.
             except Exception as exc:
                 name = fn.__name__.strip("_")
                 # A known trouble (the database is down...) needs no traceback; a bug does.
                 log.error("%s failed: %s", name, exc, exc_info=not isinstance(exc, ReactivatorError))
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self._record_error, f"{name}: {exc}")
+            finally:
+                self._jobs.discard(task)
 
         job.__name__ = fn.__name__
         return job
