@@ -13,6 +13,7 @@ printed with its ratio to a reference measured in the same run:
                --busy-letters                                            (target: busy <= 3x idle)
   floor        the same wrk on a bare uvicorn + Starlette /healthz (uvicorn.run, no daemon): what
                this machine's loopback and HTTP stack give, to judge the idle daemon itself by
+  CPU s/1k     the daemons' CPU seconds per 1,000 letters: near 1 core per daemon means CPU-bound
 Customers are imported in-process before the daemons start: the pass at start queues them (the
 next is 900 s away, so no pass runs while we measure). Recipients are spread over --domains
 domains so the per-domain concurrency limit (4 per daemon) does not cap one daemon below two.
@@ -33,6 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -125,11 +127,22 @@ class Daemon:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(60)
-        problems = [] if code == 0 else [f"{self.log_path.name}: exit code {code}"]
-        for e in (json.loads(line) for line in self.log_path.open() if line.startswith("{")):
-            if e.get("level") in ("warning", "error", "critical"):
-                problems.append(f"{self.log_path.name}: {e.get('level')}: {e.get('event')}")
-        return problems
+        events = [json.loads(line) for line in self.log_path.open() if line.startswith("{")]
+        levels = ("warning", "error", "critical")
+        bad = Counter(f"{e.get('level')}: {e.get('event')}" for e in events if e.get("level") in levels)
+        exit_code = [] if code == 0 else [f"exit code {code}"]
+        return [f"{self.log_path.name}: {p}" for p in exit_code + [f"{b} (x{n})" for b, n in bad.items()]]
+
+
+def machine_busy(seconds: float = 1.0) -> float:
+    """Share of all cores busy over `seconds` (/proc/stat): another job here skews every figure."""
+
+    def sample() -> tuple[int, int]:
+        ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(ticks), ticks[3] + ticks[4]  # all, idle + iowait
+
+    (total, idle), _, (total2, idle2) = sample(), time.sleep(seconds), sample()
+    return 1 - (idle2 - idle) / max(1, total2 - total)
 
 
 def sql(url: str, statement: str) -> list[tuple[object, ...]]:
@@ -173,8 +186,9 @@ def throughput(
     fleet = [Daemon(folder, url, sink.port, args.pool, f"throughput-{daemons}-{n}") for n in range(daemons)]
     try:
         first = sink.wait_for(base + 1, 120, fleet)
+        cpu = -sum(daemon.cpu_seconds() for daemon in fleet)  # less the start (templates, the pass)
         last = sink.wait_for(base + args.letters, 600, fleet)
-        cpu = sum(daemon.cpu_seconds() for daemon in fleet) * 1000 / args.letters
+        cpu = (cpu + sum(daemon.cpu_seconds() for daemon in fleet)) * 1000 / (args.letters - 1)
     finally:
         for daemon in fleet:
             PROBLEMS.extend(daemon.stop())
@@ -185,7 +199,8 @@ def throughput(
     return (args.letters - 1) / (last - first), cpu, shares
 
 
-# A bare uvicorn + Starlette app with the daemon's uvicorn settings, on a socket uvicorn makes itself.
+# A bare uvicorn + Starlette app with the daemon's uvicorn settings. uvicorn makes its own socket here
+# (the daemon passes one it bound itself), so a gap between the two points at the daemon's socket.
 BARE = """import sys, uvicorn, starlette.applications as a, starlette.responses as r, starlette.routing as t
 async def ok(request): return r.PlainTextResponse("ok")
 uvicorn.run(a.Starlette(routes=[t.Route("/healthz", ok)]), port=int(sys.argv[1]), log_config=None,
@@ -277,7 +292,7 @@ def main() -> None:
     sink = Sink()
     try:
         Database(url).upgrade()
-        load = os.getloadavg()[0]  # another job on this machine skews every figure: say so
+        busy = machine_busy()
         one, two = (throughput(folder, url, sink, args, n) for n in (1, 2))
         web = latency(folder, url, sink, args)
         web["bare"] = floor(args)
@@ -291,7 +306,7 @@ def main() -> None:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     print(f"reactivator daemon on PostgreSQL into smtp-sink, pool {args.pool} per daemon (one run; ", end="")
-    print(f"{os.cpu_count()} cores, load average {load:.1f} at start)")
+    print(f"{os.cpu_count()} cores, {busy:.0%} busy before we started)")
     print(f"{'throughput, ' + str(args.letters) + ' letters':46s} letters/s  ratio  CPU s/1k  sent by each")
     for n, (rate, cpu, shares) in ((1, one), (2, two)):
         label = "1 daemon (reference)" if n == 1 else "2 daemons, same queue"
