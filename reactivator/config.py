@@ -388,6 +388,10 @@ class ImportSettings(_Section):
 class SendingSettings(_Section):
     batch_size: int = Field(200, ge=1)
     lease_seconds: int = Field(300, gt=0)
+    # Threads that build letters and talk to the database while the SMTP connections
+    # wait. Python runs one thread at a time, so more threads only help when the
+    # database is far away, and they slow the daemon's web endpoints while a batch goes out.
+    threads: int = Field(1, ge=1, le=32)
 
 
 class DaemonSettings(_Section):

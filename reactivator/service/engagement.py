@@ -57,54 +57,41 @@ class Engagement:
     def start(cls, app: App, now: datetime) -> Engagement:
         return cls(app, Tokens(signing_keys(app, now)))
 
-    def _letter(self, token: str, purpose: str) -> tuple[int, repo.LetterRef, object]:
-        payload = self.tokens.verify(purpose, token)
-        letter_id = payload[0] if isinstance(payload, list) and payload else payload
-        if not isinstance(letter_id, int):
-            raise InputError(f"invalid {purpose} token")
-        with self.app.db.read() as conn:
-            ref = repo.letter_ref(conn, letter_id)
-        if ref is None:
-            raise NotFound("no such letter")
-        return letter_id, ref, payload
-
     def _machine(self, visit: Visit, ref: repo.LetterRef) -> bool:
         since = (visit.now - ref.sent_at).total_seconds() if ref.sent_at else None
         return is_machine(visit.user_agent, visit.method, since)
 
     def opened(self, token: str, visit: Visit) -> None:
         """Record an open from the pixel."""
-        letter_id, ref, _ = self._letter(token, "open")
-        with self.app.db.write() as conn:
-            repo.record_engagement(
-                conn,
-                letter_id,
-                ref.customer_id,
-                "open",
-                None,
-                self._machine(visit, ref),
-                visit.user_agent,
-                visit.now,
-            )
+        letter_id, _ = self._verified(token, "open")
+        self._record(letter_id, "open", None, visit)
 
     def clicked(self, token: str, visit: Visit) -> str:
         """Record a click; the destination, which only the signed token can name."""
-        letter_id, ref, payload = self._letter(token, "click")
+        letter_id, payload = self._verified(token, "click")
         url = payload[1] if isinstance(payload, list) and len(payload) == 2 else None
         if not isinstance(url, str) or not url.startswith(("https://", "http://")):
             raise InputError("invalid click token")
-        with self.app.db.write() as conn:
-            repo.record_engagement(
-                conn,
-                letter_id,
-                ref.customer_id,
-                "click",
-                url,
-                self._machine(visit, ref),
-                visit.user_agent,
-                visit.now,
-            )
+        self._record(letter_id, "click", url, visit)
         return url
+
+    def _verified(self, token: str, purpose: str) -> tuple[int, object]:
+        payload = self.tokens.verify(purpose, token)
+        letter_id = payload[0] if isinstance(payload, list) and payload else payload
+        if not isinstance(letter_id, int):
+            raise InputError(f"invalid {purpose} token")
+        return letter_id, payload
+
+    def _record(self, letter_id: int, kind: str, url: str | None, visit: Visit) -> None:
+        # One transaction for the lookup and the write: opens come in floods.
+        with self.app.db.write() as conn:
+            ref = repo.letter_ref(conn, letter_id)
+            if ref is None:
+                raise NotFound("no such letter")
+            machine = self._machine(visit, ref)
+            repo.record_engagement(
+                conn, letter_id, ref.customer_id, kind, url, machine, visit.user_agent, visit.now
+            )
 
     def _customer_of(self, token: str, purpose: str) -> tuple[int, int, repo.LetterRef]:
         payload = self.tokens.verify(purpose, token)

@@ -168,7 +168,7 @@ async def send_due(
         worker=worker or worker_name(),
         throttle=Throttle(app.settings.smtp),
         report=SendReport(),
-        threads=ThreadPoolExecutor(pool_size, thread_name_prefix="reactivator-send"),
+        threads=ThreadPoolExecutor(app.settings.sending.threads, thread_name_prefix="reactivator-send"),
     )
     stop = stop or asyncio.Event()
     try:
