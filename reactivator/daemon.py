@@ -98,8 +98,8 @@ class Daemon:
         self.clock = clock
         self.name = worker_name()
         self.metrics = DaemonMetrics()
-        host, _, pid = self.name.rpartition(":")
-        self.lock = DaemonLock(app.db.sqlite_path, f"pid {pid} on {host}")
+        self.host, self.pid = socket.gethostname(), os.getpid()
+        self.lock = DaemonLock(app.db.sqlite_path, f"pid {self.pid} on {self.host}")
         self.templates: TemplateVersions | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._pass_running: asyncio.Future[Any] | None = None
@@ -209,9 +209,12 @@ class Daemon:
 
     async def _shut_down(self, server: uvicorn.Server, tasks: dict[str, asyncio.Future[Any]]) -> int:
         assert self.scheduler is not None
-        self.scheduler.shutdown(wait=False)  # no new pass, segmentation or heartbeat
+        # Paused, not shut down: shutting APScheduler down cancels the jobs running now, and a
+        # pass must be let to commit. It is shut down once they are done.
+        self.scheduler.pause()
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
         assert self.sender is not None
+        self.sender.stop()  # (a signal that came while it was starting did not reach it)
         await self._finish(tasks["sender"], deadline, cancel=self.sender.cancel)
         for job in list(self._jobs):  # a pass is one transaction: let it commit, or not at all
             await self._finish(job, deadline, cancel=None)
@@ -221,6 +224,7 @@ class Daemon:
         if self.hurry.is_set():
             server.force_exit = True
         await self._finish(tasks["web"], time.monotonic() + 10, cancel=tasks["web"].cancel)
+        self.scheduler.shutdown(wait=False)
         with contextlib.suppress(ReactivatorError):
             await asyncio.to_thread(self._unregister)
         self.app.db.dispose()
@@ -339,7 +343,8 @@ class Daemon:
             self.metrics.passes.labels("failed").inc()
             raise
         finally:
-            self._pass_running = None
+            if self._pass_running.done():  # (cut short by the process ending: the thread still runs)
+                self._pass_running = None
         if report is None:
             self.metrics.passes.labels("skipped").inc()
             log.info("pass skipped: another daemon of the fleet is running one")
@@ -383,7 +388,7 @@ class Daemon:
         # The watcher can miss a save (one made while it starts, or on a network file
         # system without change events): a cheap look at every heartbeat catches it.
         watching = self.config.watch_templates and self.templates and not self._reloading.locked()
-        if watching and self.templates and await asyncio.to_thread(self.templates.stale):
+        if watching and self.templates and await self._templates_changed():
             self._background(self.reload_templates())
             return
         alerts = self.templates.alerts() if self.templates else []
@@ -392,7 +397,7 @@ class Daemon:
 
     # ---- sending --------------------------------------------------------------------------
 
-    def _sending_failed(self, error: ReactivatorError) -> None:
+    def _sending_failed(self, error: Exception) -> None:
         self.metrics.send_errors.inc()
         with contextlib.suppress(Exception):
             self._record_error(f"sending: {error}")
@@ -411,13 +416,20 @@ class Daemon:
         async for _changes in awatch(folder, debounce=300, step=50, recursive=True):
             await self.reload_templates()
 
+    async def _templates_changed(self) -> bool:
+        assert self.templates is not None
+        try:
+            return await asyncio.to_thread(self.templates.stale)
+        except Exception:
+            return True  # unreadable now: the reload says why, and keeps the last good versions
+
     async def reload_templates(self) -> None:
         """Read the folder again: steps that pass move on, the others keep their last good version."""
         assert self.templates is not None
         async with self._reloading:
             try:
                 result = await asyncio.to_thread(self.templates.reload, self.clock())
-            except ReactivatorError as exc:
+            except Exception as exc:  # whatever a saved file does, the daemon keeps sending
                 log.error("ALERT: the templates could not be read (%s); the last good versions stay", exc)
                 return
         if result.moved:
@@ -440,9 +452,8 @@ class Daemon:
             fn(conn, self.name, *args)
 
     def _register(self, now: datetime) -> None:
-        host, _, pid = self.name.rpartition(":")
         with self.app.db.write() as conn:
-            daemons.register(conn, self.name, host, int(pid), now)
+            daemons.register(conn, self.name, self.host, self.pid, now)
 
     def _unregister(self) -> None:
         with self.app.db.write() as conn:

@@ -3,8 +3,9 @@
 The package logs through the standard library with its fields in `extra`
 (campaign, step, customer, message_id, ...), so uvicorn's and APScheduler's
 records come out in the same format. A log line never carries a letter's
-body, a password or a token: fields with such names are dropped, and
-anything that looks like one of our signed links is cut down to its route.
+body, a password or a token: fields with such names are dropped, anything
+that looks like one of our signed links is cut down to its route, and email
+addresses (a mail server's reply often repeats one) down to their domain.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ LEVELS = ("debug", "info", "warning", "error")
 _SECRET_KEYS = frozenset({"password", "token", "body", "html", "text", "secret", "authorization"})
 # Our signed routes: /c/<token>, /o/<token>.gif, /u/<token>, /s/<token>/<reason>.
 _SIGNED_LINK = re.compile(r"(/[cous]/)[A-Za-z0-9_.\-]{16,}")
+# A mail server's reply often repeats the address; the domain is all an operator needs.
+_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
 def _scrub(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
     for key in list(event):
         if key.lower() in _SECRET_KEYS:
             del event[key]
-        elif isinstance(event[key], str) and key not in ("timestamp", "level", "logger"):
-            event[key] = _SIGNED_LINK.sub(r"\1…", event[key])
+        elif isinstance(event[key], str) and key not in ("timestamp", "level", "logger", "message_id"):
+            event[key] = _ADDRESS.sub(r"…@\1", _SIGNED_LINK.sub(r"\1…", event[key]))
     return event
 
 
@@ -42,7 +45,6 @@ def configure(level: str = "warning", *, json: bool | None = None, stream: TextI
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        _scrub,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -56,6 +58,7 @@ def configure(level: str = "warning", *, json: bool | None = None, stream: TextI
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info if as_json else _keep,
+            _scrub,  # after the traceback is text, so that it is scrubbed too
             renderer,
         ],
     )

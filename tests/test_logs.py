@@ -59,6 +59,16 @@ def test_secrets_are_dropped_and_signed_links_cut_to_their_route(stream: io.Stri
     assert "/u/…" in str(line["event"])
 
 
+def test_addresses_in_a_servers_reply_are_cut_to_their_domain(stream: io.StringIO) -> None:
+    logging.getLogger("reactivator.delivery").warning(
+        "letter failed: 550 5.1.1 <ann.smith@mail.example.org>: no such user", extra={"message_id": "<a@b.c>"}
+    )
+    (line,) = lines(stream)
+    assert "ann.smith" not in json.dumps(line)
+    assert "…@mail.example.org" in str(line["event"])
+    assert line["message_id"] == "<a@b.c>"  # a Message-ID is not an address
+
+
 def test_below_the_level_nothing_is_written(stream: io.StringIO) -> None:
     logging.getLogger("reactivator").debug("chatter")
     assert stream.getvalue() == ""

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from reactivator.errors import ConfigError, SchemaMissingError, StorageError, redact_url
 
@@ -69,6 +69,8 @@ class Database:
             raise StorageError(f"database error on {self.safe_url}: {exc.orig}") from exc
         except DBAPIError as exc:
             raise StorageError(f"database error on {self.safe_url}: {exc.orig}") from exc
+        except SQLAlchemyError as exc:  # no connection free in the pool, and the like
+            raise StorageError(f"database error on {self.safe_url}: {exc}") from exc
 
     def current_revision(self) -> str | None:
         """The Alembic revision the database is at, or None if it has no schema."""

@@ -8,6 +8,7 @@ sender died is claimed again once its lease has run out.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
@@ -181,14 +182,17 @@ def release(conn: Connection, letter_ids: list[int], worker: str) -> None:
     )
 
 
-def release_all(conn: Connection, worker: str) -> int:
-    """Give back every letter `worker` still holds (it is shutting down); how many there were."""
-    released = conn.execute(
+def release_all(conn: Connection, worker: str, keep: Iterable[int] = ()) -> int:
+    """Give back every letter `worker` still holds but those in `keep`; how many there were."""
+    query = (
         update(letters)
         .where(letters.c.leased_by == worker, letters.c.status == LetterStatus.QUEUED.value)
         .where(letters.c.lease_until.is_not(None))
-        .values(lease_until=None, leased_by=None)
-    ).rowcount
+    )
+    kept = list(keep)
+    if kept:
+        query = query.where(letters.c.id.not_in(kept))
+    released = conn.execute(query.values(lease_until=None, leased_by=None)).rowcount
     return int(released)
 
 

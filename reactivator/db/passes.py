@@ -43,14 +43,18 @@ class PassWrites:
 _PASS_LOCK = 0x72656163
 
 
-def take_pass_lock(conn: Connection, *, wait: bool) -> bool:
-    """Hold the fleet's pass lock until the transaction ends; False if another pass holds it."""
+def take_pass_lock(conn: Connection, campaign: str, *, wait: bool) -> bool:
+    """Hold the fleet's lock on `campaign`'s passes until the transaction ends; False if another
+    pass of the campaign holds it."""
     if conn.dialect.name != "postgresql":
         return True
+    key = {"key": _PASS_LOCK, "campaign": campaign}
     if wait:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PASS_LOCK})
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(:campaign))"), key)
         return True
-    return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _PASS_LOCK}).scalar())
+    return bool(
+        conn.execute(text("SELECT pg_try_advisory_xact_lock(:key, hashtext(:campaign))"), key).scalar()
+    )
 
 
 def end_unreachable(conn: Connection, now: datetime) -> int:

@@ -26,7 +26,7 @@ from inscriptis.model.config import ParserConfig
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 
 from reactivator.config import SUPPORTED_LOCALES
-from reactivator.errors import ConfigError
+from reactivator.errors import ConfigError, TemplateError
 from reactivator.render.environment import make_environment
 from reactivator.render.inline import Inliner, PremailerInliner, inline_source, is_document, template_css
 
@@ -66,11 +66,19 @@ def read_folder(folder: Path) -> dict[str, str]:
                 "the shipped templates/emails)"
             ]
         )
-    return {
-        path.relative_to(folder).as_posix(): path.read_text(encoding="utf-8")
-        for path in sorted(folder.rglob("*.j2"))
-        if path.is_file()
-    }
+    sources: dict[str, str] = {}
+    for path in sorted(folder.rglob("*.j2")):
+        name = path.relative_to(folder).as_posix()
+        try:
+            sources[name] = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError):
+            continue  # removed while we looked (an editor saving by rename)
+        except UnicodeDecodeError as exc:
+            raise TemplateError(
+                [f"{name}:1: error: not UTF-8 text (byte {exc.start}: {exc.reason}); save the file as UTF-8"],
+                str(folder),
+            ) from None
+    return sources
 
 
 def version_of(sources: dict[str, str]) -> str:

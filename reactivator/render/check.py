@@ -47,6 +47,8 @@ class Problem:
 class CheckResult:
     problems: list[Problem]
     checked: list[tuple[str, str]]  # (locale, step key)
+    # The (locale, step key) pairs whose own letters met an error, whichever file it was in.
+    failed: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def errors(self) -> list[Problem]:
@@ -130,9 +132,13 @@ class Checker:
         self.catalog: Catalog = composer.catalog
         self.now = now
         self.problems: set[Problem] = set()
+        self.failed: set[tuple[str, str]] = set()
+        self._step: tuple[str, str] | None = None  # the step being checked
 
     def _add(self, file: str, line: int, message: str, level: str = "error") -> None:
         self.problems.add(Problem(file, line, message, level))
+        if level == "error" and self._step is not None:
+            self.failed.add(self._step)
 
     def _locate(self, names: Iterable[str], needle: str) -> tuple[str, int]:
         """The first source line containing `needle` (file:line for problems found in the output)."""
@@ -158,8 +164,10 @@ class Checker:
         for locale in self.composer.locales:
             for step in self.composer.steps():
                 checked.append((locale, step.key))
+                self._step = (locale, step.key)
                 self._check_step(locale, step)
-        return CheckResult(sorted(self.problems), checked)
+        self._step = None
+        return CheckResult(sorted(self.problems), checked, frozenset(self.failed))
 
     def _compile_all(self) -> None:
         for name in self.catalog.sources:
@@ -190,6 +198,8 @@ class Checker:
                 self.catalog.render_text(locale, step.key, context, raw)
                 composed = self.composer.compose(letter, self.now, locale=locale)
             except TemplateSyntaxError:
+                if self._step is not None:
+                    self.failed.add(self._step)
                 return  # already reported by _compile_all
             except Exception as exc:
                 where = _template_line(exc, self.catalog.sources) or (names["html"], 0)

@@ -116,7 +116,7 @@ def try_enroll_and_queue(app: App, now: datetime) -> PassReport | None:
 def _enroll_and_queue(app: App, now: datetime, *, wait: bool) -> PassReport | None:
     c = app.settings.campaign
     with app.db.write() as conn:
-        if not take_pass_lock(conn, wait=wait):
+        if not take_pass_lock(conn, app.campaign, wait=wait):
             return None
         plan = _plan(app, conn, now)
         decisions = _decisions(app, conn, plan)

@@ -40,7 +40,7 @@ class Sender:
         worker: str,
         clock: Callable[[], datetime],
         on_round: Callable[[SendReport], None],
-        on_error: Callable[[ReactivatorError], None],
+        on_error: Callable[[Exception], None],
     ) -> None:
         self.app = app
         self.composer = composer
@@ -49,6 +49,7 @@ class Sender:
         self.on_round = on_round
         self.on_error = on_error
         self._ready = threading.Event()
+        self._stop_asked = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self._stop: asyncio.Event | None = None
@@ -88,7 +89,8 @@ class Sender:
         self._call(lambda: self._wake.set() if self._wake else None)
 
     def stop(self) -> None:
-        """Claim nothing more; letters in flight finish (safe from any thread)."""
+        """Claim nothing more; letters in flight finish (safe from any thread, at any time)."""
+        self._stop_asked.set()  # seen by a loop that is not running yet
 
         def stop() -> None:
             if self._stop and self._wake:
@@ -111,6 +113,8 @@ class Sender:
         self._task = asyncio.current_task()
         self._stop, self._wake = asyncio.Event(), asyncio.Event()
         self._ready.set()
+        if self._stop_asked.is_set():
+            self._stop.set()
         poll = self.app.settings.daemon.poll_seconds
         mailer = smtp_mailer(self.app)
         try:
@@ -127,8 +131,11 @@ class Sender:
                         clock=self.clock,
                     )
                     self.on_round(report)
-                except ReactivatorError as exc:
-                    log.error("sending stopped on an error, trying again in %gs: %s", poll, exc)
+                except Exception as exc:  # the letters held were given back: try again later
+                    known = isinstance(exc, ReactivatorError)
+                    log.error(
+                        "sending stopped on an error, trying again in %gs: %s", poll, exc, exc_info=not known
+                    )
                     await asyncio.to_thread(self.on_error, exc)
                 finally:
                     await mailer.close()  # idle sessions are not kept open between rounds

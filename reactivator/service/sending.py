@@ -24,12 +24,14 @@ holds: a letter can repeat only if it was on the wire.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
+import secrets
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, TypeVar
@@ -76,8 +78,13 @@ class SendReport:
         return sum(vars(self).values())
 
 
+@functools.cache
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process's name in the ledger (letters.leased_by): host, pid and a random tag.
+
+    The tag keeps two processes apart that share host name and pid (containers: pid 1).
+    """
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def retry_delay(attempt: int) -> timedelta:
@@ -132,6 +139,8 @@ class _Run:
     throttle: Throttle
     report: SendReport
     threads: ThreadPoolExecutor
+    # Letters the server has answered for and whose result is not recorded yet.
+    answered: set[int] = field(default_factory=set)
 
     @property
     def return_path(self) -> str | None:
@@ -140,6 +149,17 @@ class _Run:
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking work (database, rendering) on a worker thread."""
         return await asyncio.wrap_future(self.threads.submit(fn, *args))
+
+    async def record(self, letter: ClaimedLetter, fn: Callable[..., str], *args: Any) -> str:
+        """Record what the server answered for `letter`, on a worker thread.
+
+        Shielded: a run cancelled meanwhile still records it (a cancelled wait would
+        cancel the queued work too, and a delivered letter would be given back).
+        """
+        self.answered.add(letter.letter_id)
+        outcome = await asyncio.shield(asyncio.wrap_future(self.threads.submit(fn, self, letter, *args)))
+        self.answered.discard(letter.letter_id)
+        return outcome
 
 
 async def send_due(
@@ -179,16 +199,28 @@ async def send_due(
             if not ids:
                 break
             pending = list(reversed(await run.off_loop(_load, run, ids)))
-            workers = min(pool_size, len(ids))
-            await asyncio.gather(*(_work(run, pending, stop) for _ in range(workers)))
+            workers = [
+                asyncio.create_task(_work(run, pending, stop)) for _ in range(min(pool_size, len(ids)))
+            ]
+            try:
+                await asyncio.gather(*workers)
+            except BaseException:
+                # One worker failed, or the run is cancelled: stop the others before anything
+                # is given back, so that no letter is released while it is on the wire.
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                raise
             if pending:  # stopped: give the untouched letters back at once, not after the lease
                 await run.off_loop(_release, run, [letter.letter_id for letter in pending])
     except BaseException:
-        # Cancelled (or broken): let the results being recorded land, then give back
-        # every letter still held, so that another sender can take them at once.
-        run.threads.shutdown(wait=True, cancel_futures=True)
+        # Cancelled (or broken): let the results being recorded land (recording is never
+        # cancelled), then give back every letter still held, so that another sender can take
+        # them at once; except a letter the server answered whose result could not be
+        # recorded: it keeps its lease, and is retried only when that runs out.
+        run.threads.shutdown(wait=True)
         with app.db.write() as conn:
-            outbox.release_all(conn, run.worker)
+            outbox.release_all(conn, run.worker, keep=run.answered)
         raise
     finally:
         run.threads.shutdown(wait=True)
@@ -260,9 +292,9 @@ async def _send_one(run: _Run, letter: ClaimedLetter) -> None:
     except DeliveryError as exc:
         if exc.policy_rejection:
             run.throttle.pause(domain, run.app.settings.smtp.domain_pause_minutes * 60)
-        _count(run, await run.off_loop(_refused, run, letter, domain, exc))
+        _count(run, await run.record(letter, _refused, domain, exc))
         return
-    _count(run, await run.off_loop(_sent, run, letter))
+    _count(run, await run.record(letter, _sent))
 
 
 def _prepare(run: _Run, letter: ClaimedLetter) -> _Ready | str:

@@ -105,8 +105,10 @@ class TemplateVersions:
         kept: dict[Pair, list[Problem]] = {}
         for pair in self._pairs(result):
             problems = [p for p in result.errors if concerns(p, *pair)]
-            if problems:
-                kept[pair] = problems
+            if problems or pair in result.failed:
+                # A step whose letters failed through a file it cannot be told apart by
+                # (an included partial) is kept too, with every error found.
+                kept[pair] = problems or result.errors
             else:
                 if pair not in good or _sources_of(good[pair], pair) != _sources_of(composer, pair):
                     moved.append(pair)

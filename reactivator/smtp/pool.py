@@ -98,7 +98,7 @@ class SmtpPool:
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 await self._reuse_after_refusal(client)
                 first = exc.recipients[0]
-                raise _refused(first.code, first.message, f"{recipient} refused") from None
+                raise _refused(first.code, first.message, "the recipient was refused") from None
             except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as exc:
                 await self._reuse_after_refusal(client)
                 raise _refused(exc.code, exc.message, "the letter was refused") from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from reactivator.errors import TemplateError
 from reactivator.render.check import Problem
 from reactivator.render.links import Tokens
 from reactivator.render.samples import at_step, sample_letter
@@ -152,3 +153,23 @@ def test_the_running_daemon_picks_up_a_saved_template_and_never_sends_a_broken_o
             daemon.signal(signal.SIGTERM)
             assert daemon.wait() == 0
     assert set(server.by_id.values()) == {1}
+
+
+def test_a_step_broken_through_a_file_it_includes_keeps_its_last_good_version(app: App, folder: Path) -> None:
+    versions = TemplateVersions(app, Tokens(["k" * 32]), NOW)
+    save(folder, "en/greeting.j2", "Hello {{ customer.first_name }}")
+    save(folder, SUBJECT.format(locale="en"), '{% include "en/greeting.j2" %}, we miss you')
+    versions.reload(NOW)
+    assert subject(versions, "en") == "Hello Jane, we miss you"
+    save(folder, "en/greeting.j2", "Hello {{ customer.first_name")  # the partial breaks
+    reload = versions.reload(NOW)
+    assert ("en", "we-miss-you") in reload.kept
+    assert subject(versions, "en") == "Hello Jane, we miss you"
+
+
+def test_a_file_that_is_not_utf8_is_refused_by_name(app: App, folder: Path) -> None:
+    versions = TemplateVersions(app, Tokens(["k" * 32]), NOW)
+    (folder / SUBJECT.format(locale="ru")).write_bytes("Мы скучаем".encode("cp1251"))
+    with pytest.raises(TemplateError, match=r"ru/we-miss-you.subject.j2:1: error: not UTF-8"):
+        versions.reload(NOW)
+    assert subject(versions, "ru").startswith("Ольга")  # the last good version stays

@@ -26,7 +26,7 @@ def test_a_pass_is_skipped_while_another_process_holds_the_pass_lock(postgres_ur
     app = app_from_settings(make_settings(postgres_url))
     dormant_customer(app, "a", NOW, 100)
     with app.db.write() as other:  # another daemon, mid-pass
-        assert take_pass_lock(other, wait=False)
+        assert take_pass_lock(other, app.campaign, wait=False)
         assert try_enroll_and_queue(app, NOW) is None
     assert letters_of(app, "a") == []
     report = try_enroll_and_queue(app, NOW)  # the lock went with the other transaction

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 
+import pytest
+
 from reactivator.db import outbox
 from reactivator.errors import DeliveryError
 from reactivator.service.app import App, app_from_settings
@@ -126,3 +128,42 @@ def test_a_letter_whose_step_left_the_ladder_fails_alone_and_the_rest_go_out(db_
     assert "no longer in the campaign" in str(letters_of(app, "a")[0]["ended_reason"])
     app.db.dispose()
     later.db.dispose()
+
+
+@dataclass
+class BreakingMailer(MemoryMailer):
+    """Slow hand-overs; the letter to `breaks` blows up with an error that is not a refusal."""
+
+    breaks: str = ""
+    attempts: list[str] = field(default_factory=list)
+
+    async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None:
+        self.attempts.append(recipient)
+        if recipient == self.breaks:
+            raise RuntimeError("signing failed")
+        await asyncio.sleep(0.05)
+        await super().send(message, recipient, sender)
+
+
+def test_a_worker_that_breaks_stops_the_batch_without_giving_back_letters_already_handed_over(
+    db_url: str,
+) -> None:
+    app = app_from_settings(make_settings(db_url, smtp={"pool_size": 4}))
+    for n in range(12):
+        dormant_customer(app, f"c{n}", NOW, 100)
+    enroll_and_queue(app, NOW)
+    mailer = BreakingMailer(breaks="c5@example.com")
+    with pytest.raises(RuntimeError, match="signing failed"):
+        asyncio.run(send_due(app, mailer, NOW))
+    first = set(mailer.recipients())
+    statuses = {n: letters_of(app, f"c{n}")[0] for n in range(12)}
+    for n, letter in statuses.items():
+        handed_over = f"c{n}@example.com" in first
+        assert (letter["status"] == "sent") == handed_over  # recorded exactly when handed over
+        if not handed_over:
+            assert letter["lease_until"] is None  # the rest is free for the next run at once
+    rerun = MemoryMailer()
+    asyncio.run(send_due(app, rerun, NOW))
+    assert not first & set(rerun.recipients())  # nothing twice
+    assert first | set(rerun.recipients()) == {f"c{n}@example.com" for n in range(12)}
+    app.db.dispose()
