@@ -31,7 +31,8 @@ def _scrub(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
         if key.lower() in _SECRET_KEYS:
             del event[key]
         elif isinstance(event[key], str) and key not in ("timestamp", "level", "logger", "message_id"):
-            event[key] = _ADDRESS.sub(r"…@\1", _SIGNED_LINK.sub(r"\1…", event[key]))
+            value = _SIGNED_LINK.sub(r"\1…", event[key]) if "/" in event[key] else event[key]
+            event[key] = _ADDRESS.sub(r"…@\1", value) if "@" in value else value
     return event
 
 
