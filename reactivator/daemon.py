@@ -133,7 +133,7 @@ class Daemon:
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_signal, signum)
-        await asyncio.to_thread(self._register, now)
+        await asyncio.to_thread(self._in_db, daemons.register, self.host, self.pid, now)
 
         server = _QuietServer(
             uvicorn.Config(
@@ -186,8 +186,6 @@ class Daemon:
             log.error("the %s stopped unexpectedly: %s; stopping the daemon", name, error)
             self.failed = True
             self.stopping.set()
-            if self.sender is not None:
-                self.sender.stop()
         stop.cancel()
 
     def _on_signal(self, signum: int) -> None:
@@ -204,8 +202,6 @@ class Daemon:
         else:
             log.warning("%s again: stopping at once; letters in flight are given back", name)
             self.hurry.set()
-        if self.sender is not None:
-            self.sender.stop()
 
     async def _shut_down(self, server: uvicorn.Server, tasks: dict[str, asyncio.Future[Any]]) -> int:
         assert self.scheduler is not None
@@ -214,7 +210,7 @@ class Daemon:
         self.scheduler.pause()
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
         assert self.sender is not None
-        self.sender.stop()  # (a signal that came while it was starting did not reach it)
+        self.sender.stop()
         await self._finish(tasks["sender"], deadline, cancel=self.sender.cancel)
         for job in list(self._jobs):  # a pass is one transaction: let it commit, or not at all
             await self._finish(job, deadline, cancel=None)
@@ -226,7 +222,7 @@ class Daemon:
         await self._finish(tasks["web"], time.monotonic() + 10, cancel=tasks["web"].cancel)
         self.scheduler.shutdown(wait=False)
         with contextlib.suppress(ReactivatorError):
-            await asyncio.to_thread(self._unregister)
+            await asyncio.to_thread(self._in_db, daemons.unregister)
         self.app.db.dispose()
         code = INTERRUPTED if self.hurry.is_set() else 1 if self.failed else 0
         log.log(logging.WARNING if code else logging.INFO, "daemon stopped", extra={"exit_code": code})
@@ -391,9 +387,7 @@ class Daemon:
         if watching and self.templates and await self._templates_changed():
             self._background(self.reload_templates())
             return
-        alerts = self.templates.alerts() if self.templates else []
-        self.metrics.template_alerts.set(len(alerts))
-        await asyncio.to_thread(self._in_db, daemons.heartbeat, self.clock(), self.next_pass_at(), alerts)
+        await asyncio.to_thread(self._beat)
 
     # ---- sending --------------------------------------------------------------------------
 
@@ -436,13 +430,10 @@ class Daemon:
             moved = sorted(f"{locale}/{step}" for locale, step in result.moved)
             log.info("templates reloaded", extra={"version": result.version, "steps": moved})
         self._alert_templates()
-        alerts = self.templates.alerts()
-        await asyncio.to_thread(self._in_db, daemons.heartbeat, self.clock(), self.next_pass_at(), alerts)
+        await asyncio.to_thread(self._beat)
 
     def _alert_templates(self) -> None:
-        alerts = self.templates.alerts() if self.templates else []
-        self.metrics.template_alerts.set(len(alerts))
-        for alert in alerts:
+        for alert in self.templates.alerts() if self.templates else []:
             log.error("ALERT: template not used: %s", alert)
 
     # ---- the daemons table ----------------------------------------------------------------
@@ -451,18 +442,15 @@ class Daemon:
         with self.app.db.write() as conn:
             fn(conn, self.name, *args)
 
-    def _register(self, now: datetime) -> None:
-        with self.app.db.write() as conn:
-            daemons.register(conn, self.name, self.host, self.pid, now)
-
-    def _unregister(self) -> None:
-        with self.app.db.write() as conn:
-            daemons.unregister(conn, self.name)
+    def _beat(self) -> None:
+        """Say in the database that this daemon is alive, when it passes next, and its alerts."""
+        alerts = self.templates.alerts() if self.templates else []
+        self.metrics.template_alerts.set(len(alerts))
+        self._in_db(daemons.heartbeat, self.clock(), self.next_pass_at(), alerts)
 
     def _record_pass(self, now: datetime, summary: dict[str, Any]) -> None:
         self._in_db(daemons.record_pass, now, summary)
-        alerts = self.templates.alerts() if self.templates else []
-        self._in_db(daemons.heartbeat, self.clock(), self.next_pass_at(), alerts)
+        self._beat()
 
     def _record_error(self, error: str) -> None:
         self._in_db(daemons.record_error, self.clock(), error)

@@ -58,7 +58,8 @@ def configure(level: str = "warning", *, json: bool | None = None, stream: TextI
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if as_json else _keep,
+            # (the console renderer draws tracebacks itself)
+            *([structlog.processors.format_exc_info] if as_json else []),
             _scrub,  # after the traceback is text, so that it is scrubbed too
             renderer,
         ],
@@ -78,10 +79,6 @@ def configure(level: str = "warning", *, json: bool | None = None, stream: TextI
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
-
-
-def _keep(_logger: WrappedLogger, _name: str, event: EventDict) -> EventDict:
-    return event
 
 
 def flush() -> None:

@@ -198,12 +198,9 @@ def release_all(conn: Connection, worker: str, keep: Iterable[int] = ()) -> int:
 
 def pause_domain(conn: Connection, domain: str, until: datetime, reason: str) -> None:
     """Stop every sender of the fleet from mailing `domain` until `until`."""
-    ins = insert_for(conn)(domain_pauses).values(domain=domain, paused_until=until, reason=reason[:2000])
-    conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=[domain_pauses.c.domain], set_={"paused_until": until, "reason": reason[:2000]}
-        )
-    )
+    values = {"paused_until": until, "reason": reason[:2000]}
+    ins = insert_for(conn)(domain_pauses).values(domain=domain, **values)
+    conn.execute(ins.on_conflict_do_update(index_elements=[domain_pauses.c.domain], set_=values))
 
 
 def active_pauses(conn: Connection, now: datetime) -> dict[str, datetime]:

@@ -132,7 +132,7 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
             sent = asyncio.run(send_due(app, history_mailer, at))
             # Half a day later every time zone has had its morning: the letters held
             # for quiet hours go out then, as a daemon would send them.
-            _add(sent, asyncio.run(send_due(app, history_mailer, at + timedelta(hours=12))))
+            sent.add(asyncio.run(send_due(app, history_mailer, at + timedelta(hours=12))))
             pending = sorted(pending + _coupon_returns(app, rng, at), key=lambda o: o.placed_at)
     assert report is not None
     # Today's letters go through the real SMTP path into a capture server.
@@ -145,13 +145,6 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
         sent = asyncio.run(send_over_smtp(live, now))
         live.db.dispose()
     return DemoResult(segments(app, now, detail=True), report, sent, campaign_report(app), capture.received)
-
-
-def _add(total: SendReport, more: SendReport) -> None:
-    total.sent += more.sent
-    total.cancelled += more.cancelled
-    total.failed += more.failed
-    total.deferred += more.deferred
 
 
 def _feed_orders(app: App, pending: list[OrderRecord], until: datetime) -> list[OrderRecord]:

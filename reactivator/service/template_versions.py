@@ -53,10 +53,6 @@ class Reload:
     moved: list[Pair]  # steps whose files changed, now built from the new version
     kept: dict[Pair, list[Problem]]  # steps that failed the check, kept at their last good version
 
-    @property
-    def changed(self) -> bool:
-        return bool(self.moved)
-
 
 class TemplateVersions:
     """Builds letters with, for each (language, step), its last version that passed the check."""
