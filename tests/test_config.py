@@ -52,7 +52,7 @@ def test_defaults_load_without_any_file() -> None:
         (180, 15),
         (360, 20),
     ]
-    assert settings.campaign.apology.after_days == 90
+    assert settings.campaign.apology.from_days == 90
     assert settings.campaign.exclude_tags == ("bad_payer",)
     assert (settings.campaign.quiet_start, settings.campaign.quiet_end) == (time(21), time(9))
     assert settings.shop.default_timezone == "UTC"
@@ -284,3 +284,69 @@ def test_a_database_password_is_never_echoed_in_an_error(
         load_settings()
     assert "s3cretPW" not in str(exc.value)
     assert "mysql://app:***@db/shop" in str(exc.value)
+
+
+# --- keys that moved keep working, with a warning naming the new key ---
+
+
+def test_a_delivery_key_still_read_from_smtp_moves_to_delivery_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(
+        tmp_path, '[smtp]\nport = 2525\nretry_lifetime_hours = 5\nreturn_path = "b@shop.example.com"\n'
+    )
+    settings = load_settings(path)
+    assert settings.delivery.retry_lifetime_hours == 5
+    assert settings.delivery.return_path == "b@shop.example.com"
+    assert settings.smtp.port == 2525
+    warned = caplog.text
+    assert "smtp.retry_lifetime_hours is now delivery.retry_lifetime_hours" in warned
+    assert "REACTIVATOR_DELIVERY__RETURN_PATH" in warned
+
+
+def test_an_old_key_in_the_environment_still_wins_over_the_new_key_in_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, "[delivery]\ndomain_pause_minutes = 10\n")
+    monkeypatch.setenv("REACTIVATOR_SMTP__DOMAIN_PAUSE_MINUTES", "45")
+    assert load_settings(path).delivery.domain_pause_minutes == 45
+    assert "REACTIVATOR_DELIVERY__DOMAIN_PAUSE_MINUTES" in caplog.text
+
+
+def test_the_apology_after_days_is_now_from_days(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = write(tmp_path, "[campaign.apology]\nafter_days = 120\n")
+    assert load_settings(path).campaign.apology.from_days == 120
+    assert "campaign.apology.after_days is now campaign.apology.from_days" in caplog.text
+
+
+def test_an_old_key_beside_its_new_one_in_one_place_is_ignored_and_said_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write(tmp_path, "[smtp]\nmessages_per_second = 3\n[delivery]\nmessages_per_second = 7\n")
+    assert load_settings(path).delivery.messages_per_second == 7
+    assert "smtp.messages_per_second is ignored" in caplog.text
+
+
+def test_a_wrong_value_under_an_old_key_is_reported_under_the_new_one(tmp_path: Path) -> None:
+    path = write(tmp_path, '[smtp]\nretry_lifetime_hours = "soon"\n')
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path)
+    assert "delivery.retry_lifetime_hours = 'soon'" in problems_of(exc)
+
+
+def test_a_text_missing_a_language_names_the_languages(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[[signers]]\nname = "Ann"\nrole = { en = "Founder" }\nphoto_url = "https://x.example/a.jpg"\n',
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_settings(path)
+    message = problems_of(exc)
+    assert "signers.0.role" in message
+    assert "en, ru" in message
+    assert "missing ru" in message
+
+
+def test_the_shipped_config_file_equals_the_defaults() -> None:
+    shipped = Path(__file__).resolve().parent.parent / "config" / "reactivator.toml"
+    assert load_settings(shipped) == load_settings()

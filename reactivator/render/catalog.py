@@ -25,7 +25,7 @@ from inscriptis import get_text
 from inscriptis.model.config import ParserConfig
 from jinja2 import BaseLoader, Environment, TemplateNotFound
 
-from reactivator.config import SUPPORTED_LOCALES
+from reactivator.core.locales import LOCALES
 from reactivator.errors import ConfigError, TemplateError
 from reactivator.render.environment import make_environment
 from reactivator.render.inline import Inliner, PremailerInliner, inline_source, is_document, template_css
@@ -125,7 +125,7 @@ class Catalog:
         return name in self.sources
 
     def locales(self) -> Iterable[str]:
-        return (loc for loc in SUPPORTED_LOCALES if any(n.startswith(f"{loc}/") for n in self.sources))
+        return (loc for loc in LOCALES if any(n.startswith(f"{loc}/") for n in self.sources))
 
     def render_subject(self, locale: str, step_key: str, context: dict[str, Any]) -> str:
         return self.text_env.get_template(template_name(locale, step_key, "subject")).render(context)

@@ -14,7 +14,8 @@ from email.utils import make_msgid
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from reactivator.config import SUPPORTED_LOCALES, Settings
+from reactivator.config import Settings
+from reactivator.core.locales import LOCALES
 from reactivator.core.records import ClaimedLetter
 from reactivator.errors import InputError
 from reactivator.render.catalog import Catalog
@@ -64,7 +65,7 @@ class Composer:
         self.settings = settings
         self.catalog = catalog
         self.tokens = tokens
-        self.locales = list(SUPPORTED_LOCALES)
+        self.locales = list(LOCALES)
         self.step_keys = frozenset(step.key for step in self.steps())
 
     def steps(self) -> list[StepInfo]:
@@ -73,7 +74,7 @@ class Composer:
         ladder = [
             StepInfo(s.key, i, "ladder", s.from_days, s.discount_percent) for i, s in enumerate(c.steps)
         ]
-        return [*ladder, StepInfo(c.apology.key, 0, "apology", c.apology.after_days, 0)]
+        return [*ladder, StepInfo(c.apology.key, 0, "apology", c.apology.from_days, 0)]
 
     def step(self, key: str) -> StepInfo:
         """The step called `key`; InputError naming the steps there are."""
@@ -85,7 +86,7 @@ class Composer:
 
     def locale_of(self, letter_locale: str | None) -> str:
         """The customer's language if there are letters in it, else the shop's default."""
-        if letter_locale in SUPPORTED_LOCALES:
+        if letter_locale in LOCALES:
             return str(letter_locale)
         return self.settings.shop.default_locale
 

@@ -30,7 +30,7 @@ def pick_signer(
     if not candidates:
         return None
     signer = candidates[customer_id % len(candidates)]
-    return {"name": signer.name, "role": getattr(signer.role, locale), "photo_url": signer.photo_url}
+    return {"name": signer.name, "role": signer.role.text(locale), "photo_url": signer.photo_url}
 
 
 def pick_products(settings: Settings, tags: frozenset[str]) -> list[dict[str, Any]]:
@@ -96,7 +96,7 @@ def letter_context(
             "support_email": shop.support_email,
             "logo_url": shop.logo_url,
             "assets_url": shop.assets_url,
-            "menu": [{"label": getattr(m.label, locale), "url": m.url} for m in shop.menu],
+            "menu": [{"label": m.label.text(locale), "url": m.url} for m in shop.menu],
             "social": [s.model_dump() for s in shop.social],
         },
         "products": pick_products(settings, letter.tags),

@@ -32,7 +32,7 @@ def policy_from_settings(settings: Settings) -> Policy:
     c = settings.campaign
     return Policy(
         steps=tuple(Step(s.key, s.from_days, s.discount_percent) for s in c.steps),
-        apology=Step(c.apology.key, c.apology.after_days, 0),
+        apology=Step(c.apology.key, c.apology.from_days, 0),
         rules=ValueRules(
             include_classes=frozenset(ValueClass(v) for v in c.include_classes),
             exclude_tags=frozenset(c.exclude_tags),

@@ -10,11 +10,11 @@ from decimal import Decimal, InvalidOperation
 from email_validator import EmailNotValidError, validate_email
 
 from reactivator.core.coupons import normalise_coupon
+from reactivator.core.locales import LOCALES, language_of
 from reactivator.core.records import CustomerRecord, OrderRecord
 
 _TRUE = {"1", "true", "yes", "y", "t"}
 _FALSE = {"", "0", "false", "no", "n", "f"}
-_LOCALES = {"en", "ru"}
 _MAX_CENTS = 10**13  # a hundred billion: anything larger is a unit mix-up
 _ZERO = timedelta(0)
 _EARLIEST, _LATEST = 1970, 2200
@@ -63,9 +63,9 @@ def parse_customer(row: Mapping[str, object]) -> CustomerRecord:
         raise RowError(f"invalid email {address!r}: {exc}") from None
     locale = _text(row, "locale", limit=16)
     if locale is not None:
-        locale = locale.lower().replace("_", "-").split("-")[0]
-        if locale not in _LOCALES:
-            raise RowError(f"unsupported locale {locale!r}; use en or ru")
+        locale = language_of(locale)
+        if locale not in LOCALES:
+            raise RowError(f"unsupported locale {locale!r}; use {' or '.join(LOCALES)}")
     tz = _text(row, "timezone", limit=64)
     if tz is not None:
         try:

@@ -144,7 +144,7 @@ class _Run:
 
     @property
     def return_path(self) -> str | None:
-        return self.app.settings.smtp.return_path or None
+        return self.app.settings.delivery.return_path or None
 
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking work (database, rendering) on a worker thread."""
@@ -186,7 +186,7 @@ async def send_due(
         mailer=mailer,
         now=now,
         worker=worker or worker_name(),
-        throttle=Throttle(app.settings.smtp),
+        throttle=Throttle(app.settings.delivery),
         report=SendReport(),
         threads=ThreadPoolExecutor(app.settings.sending.threads, thread_name_prefix="reactivator-send"),
     )
@@ -291,7 +291,7 @@ async def _send_one(run: _Run, letter: ClaimedLetter) -> None:
             await run.mailer.send(ready.message, letter.email, _return_path(run, letter))
     except DeliveryError as exc:
         if exc.policy_rejection:
-            run.throttle.pause(domain, run.app.settings.smtp.domain_pause_minutes * 60)
+            run.throttle.pause(domain, run.app.settings.delivery.domain_pause_minutes * 60)
         _count(run, await run.record(letter, _refused, domain, exc))
         return
     _count(run, await run.record(letter, _sent))
@@ -353,7 +353,7 @@ def _return_path(run: _Run, letter: ClaimedLetter) -> str | None:
 
 
 def _refused(run: _Run, letter: ClaimedLetter, domain: str, exc: DeliveryError) -> str:
-    smtp = run.app.settings.smtp
+    smtp = run.app.settings.delivery
     if exc.bad_mailbox:
         with run.app.db.write() as conn:
             outbox.mark_failed(conn, letter.letter_id, run.worker, f"bounced: {exc}")

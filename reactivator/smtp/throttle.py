@@ -13,11 +13,11 @@ from contextlib import asynccontextmanager
 
 from aiolimiter import AsyncLimiter
 
-from reactivator.config import SmtpSettings
+from reactivator.config import DeliverySettings
 
 
 class Throttle:
-    def __init__(self, settings: SmtpSettings) -> None:
+    def __init__(self, settings: DeliverySettings) -> None:
         self.settings = settings
         rate = settings.messages_per_second
         self._global = AsyncLimiter(rate, 1) if rate > 0 else None

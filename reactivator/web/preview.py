@@ -28,6 +28,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from watchfiles import awatch
 
+from reactivator.core.locales import LOCALES
 from reactivator.core.ports import Mailer
 from reactivator.errors import ReactivatorError
 from reactivator.render.check import CheckResult, Problem, template_problem
@@ -101,7 +102,7 @@ def build_preview_app(state: PreviewState) -> Starlette:
         locale, step = request.path_params["locale"], request.path_params["step"]
         composer, result = await asyncio.to_thread(state.letters)
         problems = [p for p in result.problems if p.file.startswith(f"{locale}/{step}.")]
-        problems += [p for p in result.problems if not p.file.startswith(("en/", "ru/"))]
+        problems += [p for p in result.problems if not p.file.startswith(tuple(f"{loc}/" for loc in LOCALES))]
         common = {
             "locale": locale,
             "step": step,

@@ -26,8 +26,8 @@ def fault() -> Iterator[tuple[int, FaultHandler]]:
         yield port, handler
 
 
-def smtp_app(db_url: str, port: int, **smtp: Any) -> App:
-    return app_from_settings(make_settings(db_url, smtp={"port": port, **smtp}))
+def smtp_app(db_url: str, port: int, smtp: dict[str, Any] | None = None, **delivery: Any) -> App:
+    return app_from_settings(make_settings(db_url, smtp={"port": port, **(smtp or {})}, delivery=delivery))
 
 
 def send(app: App, at: Any = NOW) -> SendReport:
@@ -36,7 +36,7 @@ def send(app: App, at: Any = NOW) -> SendReport:
 
 def test_letters_go_out_over_a_few_reused_connections(db_url: str, fault: tuple[int, FaultHandler]) -> None:
     port, server = fault
-    app = smtp_app(db_url, port, pool_size=2)
+    app = smtp_app(db_url, port, {"pool_size": 2})
     for n in range(12):
         dormant_customer(app, f"c{n}", NOW, 100)
     enroll_and_queue(app, NOW)
@@ -72,7 +72,7 @@ def test_a_temporary_refusal_defers_the_letter_and_it_is_delivered_later(
 def test_a_dropped_connection_is_retried_on_a_new_one(db_url: str, fault: tuple[int, FaultHandler]) -> None:
     port, server = fault
     server.drop_on_data.add("drop@example.com")
-    app = smtp_app(db_url, port, pool_size=1)
+    app = smtp_app(db_url, port, {"pool_size": 1})
     dormant_customer(app, "drop", NOW, 100)
     dormant_customer(app, "fine", NOW, 100)
     enroll_and_queue(app, NOW)
@@ -113,7 +113,7 @@ def test_a_policy_rejection_pauses_the_domain_and_alerts_without_blaming_the_cus
 ) -> None:
     port, server = fault
     server.rcpt_replies["a@example.com"] = ["554 5.7.1 message refused by policy"]
-    app = smtp_app(db_url, port, pool_size=1)
+    app = smtp_app(db_url, port, {"pool_size": 1})
     dormant_customer(app, "a", NOW, 100)
     dormant_customer(app, "b", NOW, 100)
     dormant_customer(app, "c", NOW, 100, email="c@other.example.org")
@@ -157,7 +157,7 @@ def test_starttls_required_but_not_offered_sends_nothing(
     db_url: str, fault: tuple[int, FaultHandler]
 ) -> None:
     port, server = fault
-    app = smtp_app(db_url, port, starttls=True)
+    app = smtp_app(db_url, port, {"starttls": True})
     dormant_customer(app, "a", NOW, 100)
     enroll_and_queue(app, NOW)
     report = send(app)
@@ -185,7 +185,7 @@ def test_a_purchase_or_unsubscribe_mid_batch_stops_the_letters_not_yet_handed_ov
     from tests.helpers import buy
 
     port, server = fault
-    app = smtp_app(db_url, port, pool_size=1)
+    app = smtp_app(db_url, port, {"pool_size": 1})
     for name in ("a", "b", "c"):
         dormant_customer(app, name, NOW, 100)
     enroll_and_queue(app, NOW)
