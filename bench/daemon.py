@@ -43,11 +43,11 @@ from sqlalchemy import create_engine, text
 from reactivator.config import DatabaseSettings, load_settings
 from reactivator.db.engine import Database
 from reactivator.db.tables import metadata
+from reactivator.mail.capture import free_port
 from reactivator.render.links import Tokens
 from reactivator.service.app import app_from_settings
 from reactivator.service.importing import ImportKind, import_file
 from reactivator.service.letters import signing_keys
-from reactivator.smtp.capture import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

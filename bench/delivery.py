@@ -32,15 +32,15 @@ import jinja2
 from reactivator.config import load_settings
 from reactivator.core.records import CustomerRecord, OrderRecord
 from reactivator.db.orders import write_orders
+from reactivator.mail.capture import free_port
 from reactivator.render.environment import long_date, money, number, plural
 from reactivator.render.inline import PremailerInliner
 from reactivator.render.samples import at_step, sample_letter
 from reactivator.service.app import App, app_from_settings
+from reactivator.service.delivery import send_with_configured_mailer
 from reactivator.service.importing import record_customers
 from reactivator.service.letters import checked_composer
 from reactivator.service.passes import enroll_and_queue
-from reactivator.service.sending import send_over_smtp
-from reactivator.smtp.capture import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -149,7 +149,7 @@ def ours(port: int, letters: int, pool: int) -> tuple[float, int]:
         composer = checked_composer(app, NOW)
         letter_bytes = 0
         start = time.perf_counter()
-        report = asyncio.run(send_over_smtp(app, NOW, composer))
+        report = asyncio.run(send_with_configured_mailer(app, NOW, composer))
         seconds = time.perf_counter() - start
         assert report.sent == letters, report
         with app.db.read() as conn:

@@ -45,10 +45,10 @@ from reactivator.errors import ConfigError, ReactivatorError
 from reactivator.render.links import Tokens
 from reactivator.service import passes, reporting
 from reactivator.service.app import App
+from reactivator.service.delivery import SendReport, worker_name
+from reactivator.service.delivery.send_loop import SendLoop
 from reactivator.service.engagement import Engagement
 from reactivator.service.letters import signing_keys
-from reactivator.service.sender import Sender
-from reactivator.service.sending import SendReport, worker_name
 from reactivator.service.template_versions import TemplateVersions
 from reactivator.web.daemon_metrics import DaemonMetrics
 from reactivator.web.endpoints import build_web_app
@@ -103,7 +103,7 @@ class Daemon:
         self.templates: TemplateVersions | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self._pass_running: asyncio.Future[Any] | None = None
-        self.sender: Sender | None = None
+        self.sender: SendLoop | None = None
         self.stopping = asyncio.Event()  # first signal: stop claiming, finish what is in flight
         self.hurry = asyncio.Event()  # second signal: stop at once
         self.failed = False  # a part of the daemon died on its own
@@ -145,7 +145,7 @@ class Daemon:
             )
         )
         self.scheduler = self._schedule()
-        self.sender = Sender(
+        self.sender = SendLoop(
             app,
             self.templates,
             worker=self.name,
@@ -397,11 +397,11 @@ class Daemon:
             self._record_error(f"sending: {error}")
 
     def _count(self, report: SendReport) -> None:
-        for outcome, n in vars(report).items():
+        for outcome, n in report.by_outcome().items():
             if n:
                 self.metrics.letters.labels(outcome).inc(n)
         if report.letters():
-            log.info("send round done", extra={k: v for k, v in vars(report).items() if v})
+            log.info("send round done", extra={k: v for k, v in report.by_outcome().items() if v})
 
     # ---- templates ------------------------------------------------------------------------
 

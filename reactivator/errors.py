@@ -8,9 +8,10 @@
     ├── StorageError                 the database cannot do what was asked
     │   ├── SchemaMissingError       the schema is absent or older than this code
     │   └── AlreadyRunningError      a second daemon on one SQLite file
-    └── DeliveryError                a letter could not be handed to the mail server
-            .permanent               True: retrying will not help (5xx, bad address)
-            .code, .status           the SMTP reply code and enhanced status (5.1.1)
+    └── DeliveryError                a letter could not be handed over (or the transport reached)
+            .reason                  what it means, set by the transport (core.refusals.Refusal)
+            .permanent               True: retrying will not help
+            .code, .status           the server's reply code and enhanced status, for people
 
 Adapters translate library exceptions (SQLAlchemy, SMTP) into these at their
 edge, so the service layer and the CLI only ever see this tree.
@@ -19,6 +20,8 @@ edge, so the service layer and the CLI only ever see this tree.
 from __future__ import annotations
 
 import re
+
+from reactivator.core.refusals import Refusal
 
 
 def redact_url(url: str) -> str:
@@ -95,22 +98,21 @@ class AlreadyRunningError(StorageError):
 
 
 class DeliveryError(ReactivatorError):
-    """A letter could not be handed over; `permanent` says whether a retry can help."""
+    """A letter could not be handed over; `reason` says what that means, `permanent` whether to retry."""
 
     def __init__(
-        self, message: str, *, permanent: bool, code: int | None = None, status: str | None = None
+        self, message: str, *, reason: Refusal, code: int | None = None, status: str | None = None
     ) -> None:
-        self.permanent = permanent
+        self.reason = reason
         self.code = code
         self.status = status  # RFC 3463 enhanced status code, when the server gave one
         super().__init__(message)
 
     @property
-    def bad_mailbox(self) -> bool:
-        """A permanent failure that says the address itself is wrong (5.1.x): suppress it."""
-        return self.permanent and (self.status or "").startswith("5.1.")
+    def permanent(self) -> bool:
+        return self.reason.permanent
 
     @property
-    def policy_rejection(self) -> bool:
-        """A 5.7.x refusal: the receiver blocks us, not the customer; pause the domain."""
-        return (self.status or "").startswith("5.7.")
+    def summary(self) -> str:
+        """The shortest telling form, for reasons people read: "5.1.1", "550" or the reason."""
+        return self.status or (str(self.code) if self.code else self.reason.value)

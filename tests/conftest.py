@@ -9,6 +9,7 @@ PostgreSQL half is skipped with the reason, except under CI, where it fails.
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -114,6 +115,29 @@ def app(db_url: str) -> Iterator[App]:
     application = app_from_settings(make_settings(db_url))
     yield application
     application.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A fresh 2048-bit key pair (openssl): (private PEM, public key base64 for the DNS record)."""
+    folder = tmp_path_factory.mktemp("dkim")
+    private = folder / "private.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(private), "2048"], check=True, capture_output=True)
+    public = subprocess.run(
+        ["openssl", "rsa", "-in", str(private), "-pubout", "-outform", "PEM"], check=True, capture_output=True
+    ).stdout.decode()
+    body = "".join(line for line in public.splitlines() if "-----" not in line)
+    return private.read_text(), body
+
+
+def dkim_dns(public: str, selector: str = "reactivator", domain: str = "shop.example.com") -> Any:
+    """A DNS lookup for dkimpy that knows the one key record of `dkim_key`."""
+
+    def lookup(name: bytes, timeout: int = 5) -> bytes:
+        assert name == f"{selector}._domainkey.{domain}.".encode()
+        return f"v=DKIM1; k=rsa; p={public}".encode()
+
+    return lookup
 
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)  # noon UTC: nobody in UTC is in quiet hours

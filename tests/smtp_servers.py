@@ -12,7 +12,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from reactivator.smtp.capture import free_port
+from reactivator.mail.capture import free_port
 
 __all__ = ["CaptureHandler", "FaultHandler", "free_port", "smtp_server"]
 

@@ -11,8 +11,8 @@ import typer
 from reactivator import logs
 from reactivator.cli import views
 from reactivator.cli.common import JsonOption, app_from_state, guard
+from reactivator.mail.capture import CaptureServer
 from reactivator.service.app import app_from_settings
-from reactivator.smtp.capture import CaptureServer
 
 
 def daemon(

@@ -25,10 +25,10 @@ from reactivator.service import customers as customer_ops
 from reactivator.service import passes, reporting
 from reactivator.service.app import App
 from reactivator.service.bounces import process_bounces
+from reactivator.service.delivery import SendReport, send_with_configured_mailer
 from reactivator.service.importing import ImportKind, import_file
 from reactivator.service.letters import checked_composer
 from reactivator.service.rows import RowError, parse_amount_cents
-from reactivator.service.sending import SendReport, send_over_smtp
 
 cli = typer.Typer(
     name="reactivator",
@@ -275,7 +275,7 @@ async def _send_until_stopped(app: App, at: datetime, composer: Composer) -> Sen
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        return await send_over_smtp(app, at, composer, stop)
+        return await send_with_configured_mailer(app, at, composer, stop)
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)

@@ -17,10 +17,10 @@ from rich.text import Text
 
 from reactivator.core.model import DUE_VERDICTS, VERDICT_EXPLANATIONS, Verdict
 from reactivator.core.records import PlannedCustomer
+from reactivator.service.delivery import SendReport
 from reactivator.service.importing import ImportSummary
 from reactivator.service.passes import PassReport
 from reactivator.service.reporting import CampaignReport, SegmentReport
-from reactivator.service.sending import SendReport
 from reactivator.service.status import Status
 
 # Piped output has no terminal width to follow; a wide default keeps money columns whole.

@@ -2,18 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Protocol
 
 
-class Mailer(Protocol):
-    """Hands one finished letter to a mail server (or to memory, for dry runs and tests).
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One finished letter for one recipient, as a transport hands it over.
 
-    `sender` is the envelope sender (the return path), when it differs from the
-    mailer's default. Raises reactivator.errors.DeliveryError; its `permanent`
-    flag carries the retry decision.
+    `data` is the letter's bytes on the wire when a wrapper (DKIM) made them;
+    otherwise they are the message's own bytes.
     """
 
-    async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None: ...
+    message: EmailMessage
+    recipient: str
+    return_path: str | None = None  # the envelope sender, when not the mailer's default
+    data: bytes | None = None
+
+    def wire(self) -> bytes:
+        return self.data if self.data is not None else self.message.as_bytes()
+
+
+class Mailer(Protocol):
+    """Hands finished letters to a mail server, an ESP, or memory (dry runs and tests).
+
+    `send` raises reactivator.errors.DeliveryError, whose `reason` (a core Refusal)
+    says what the refusal means; `probe` raises it when the transport cannot be
+    reached. `concurrency` is how many letters it takes at once.
+    """
+
+    @property
+    def concurrency(self) -> int: ...
+
+    async def send(self, letter: Outgoing) -> None: ...
+
+    async def probe(self) -> None: ...
 
     async def close(self) -> None: ...

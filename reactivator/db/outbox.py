@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
 
+from reactivator.core.delivery import LetterState
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.records import ClaimedLetter, decode_tags
 from reactivator.db.dialect import insert_for
@@ -113,9 +114,7 @@ def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
     ]
 
 
-def current_state(
-    conn: Connection, letter_id: int
-) -> tuple[LetterStatus, Subscription, EnrollmentStatus, bool]:
+def current_state(conn: Connection, letter_id: int) -> LetterState:
     """What may have changed since the batch was loaded: the letter's and enrollment's status,
     the customer's subscription, and whether they still have an address."""
     row = conn.execute(
@@ -129,7 +128,7 @@ def current_state(
         )
         .where(letters.c.id == letter_id)
     ).one()
-    return LetterStatus(row[0]), Subscription(row[1]), EnrollmentStatus(row[2]), bool(row[3])
+    return LetterState(LetterStatus(row[0]), Subscription(row[1]), EnrollmentStatus(row[2]), bool(row[3]))
 
 
 def _leased(letter_id: int, worker: str) -> ColumnElement[bool]:

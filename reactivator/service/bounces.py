@@ -11,8 +11,9 @@ from email_validator import EmailNotValidError, validate_email
 from reactivator.core.model import Subscription
 from reactivator.db.customers import find_customer, set_subscription, suppress
 from reactivator.errors import InputError
+from reactivator.feedback.dsn import bounces_in
+from reactivator.feedback.mailboxes import read_messages
 from reactivator.service.app import App
-from reactivator.smtp.dsn import bounces_in, read_messages
 
 
 @dataclass

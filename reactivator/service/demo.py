@@ -23,13 +23,13 @@ from reactivator.config import DatabaseSettings, load_settings
 from reactivator.core.records import CustomerRecord, OrderRecord
 from reactivator.db import outbox
 from reactivator.db.orders import write_orders
+from reactivator.mail.capture import CaptureServer
+from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
+from reactivator.service.delivery import SendReport, send_due, send_with_configured_mailer
 from reactivator.service.importing import record_customers
 from reactivator.service.passes import PassReport, enroll_and_queue
 from reactivator.service.reporting import CampaignReport, SegmentReport, campaign_report, segments
-from reactivator.service.sending import SendReport, send_due, send_over_smtp
-from reactivator.smtp.capture import CaptureServer
-from reactivator.smtp.memory import MemoryMailer
 
 SEED = 20_240_901
 CUSTOMERS = 600
@@ -142,7 +142,7 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
                 update={"smtp": settings.smtp.model_copy(update={"host": "127.0.0.1", "port": capture.port})}
             )
         )
-        sent = asyncio.run(send_over_smtp(live, now))
+        sent = asyncio.run(send_with_configured_mailer(live, now))
         live.db.dispose()
     return DemoResult(segments(app, now, detail=True), report, sent, campaign_report(app), capture.received)
 

@@ -12,11 +12,12 @@ import time
 from dataclasses import dataclass, field
 
 from reactivator.errors import ReactivatorError
+from reactivator.mail.factory import build_mailer
 from reactivator.service.app import App
-from reactivator.smtp.pool import SmtpPool
 
 log = logging.getLogger("reactivator.readiness")
 REUSE_SECONDS = 5.0
+PROBE_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass
@@ -43,10 +44,12 @@ class Readiness:
         return "ok"
 
     async def _smtp(self) -> str:
-        settings = self.app.settings.smtp.model_copy(update={"timeout_seconds": 5.0})
+        mailer = build_mailer(self.app.settings, timeout_seconds=PROBE_TIMEOUT_SECONDS)
         try:
-            await SmtpPool(settings, self.app.settings.sender.from_email).probe()
+            await mailer.probe()
         except ReactivatorError as exc:
             log.warning("not ready: the mail server does not answer: %s", exc)
             return "unreachable"
+        finally:
+            await mailer.close()
         return "ok"

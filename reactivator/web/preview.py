@@ -29,15 +29,15 @@ from starlette.routing import Route
 from watchfiles import awatch
 
 from reactivator.core.locales import LOCALES
-from reactivator.core.ports import Mailer
+from reactivator.core.ports import Mailer, Outgoing
 from reactivator.errors import ReactivatorError
+from reactivator.mail.factory import build_mailer
 from reactivator.render.check import CheckResult, Problem, template_problem
 from reactivator.render.composer import Composed, Composer
 from reactivator.render.samples import SAMPLE_NAMES, sample_at
 from reactivator.service.app import App
 from reactivator.service.letters import load_letters
 from reactivator.service.preview import preview_customer
-from reactivator.smtp.pool import SmtpPool
 from reactivator.web.pages import pages
 
 MAX_FORM_BYTES = 4096
@@ -163,7 +163,7 @@ def build_preview_app(state: PreviewState) -> Starlette:
             composed = await asyncio.to_thread(_compose, state, composer, locale, step, request)
             message = composer.compose_test(composed, address)
             try:
-                await state.mailer.send(message, address)
+                await state.mailer.send(Outgoing(message, address))
             finally:
                 await state.mailer.close()  # test sends are rare: no session kept open between them
         except (LetterNotRendered, ReactivatorError) as exc:
@@ -229,7 +229,6 @@ def _preheader(letter_html: str) -> str:
 
 def serve_preview(app: App, port: int = 8026) -> None:
     """Serve the preview page on 127.0.0.1 until interrupted."""
-    mailer = SmtpPool(app.settings.smtp, app.settings.sender.from_email)
-    state = PreviewState(app=app, mailer=mailer)
+    state = PreviewState(app=app, mailer=build_mailer(app.settings))
     print(f"Preview page: http://127.0.0.1:{port}/  (Ctrl+C to stop)")
     uvicorn.run(build_preview_app(state), host="127.0.0.1", port=port, log_level="warning")

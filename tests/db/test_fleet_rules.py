@@ -8,13 +8,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
+from reactivator.core.refusals import Refusal
 from reactivator.db.passes import take_pass_lock
 from reactivator.db.tables import letters
 from reactivator.errors import DeliveryError
+from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
+from reactivator.service.delivery import send_due
 from reactivator.service.passes import enroll_and_queue, try_enroll_and_queue
-from reactivator.service.sending import send_due
-from reactivator.smtp.memory import MemoryMailer
 from tests.conftest import NOW, _truncate, make_settings
 from tests.helpers import dormant_customer, letters_of
 
@@ -42,7 +43,7 @@ def test_a_policy_refusal_pauses_the_domain_for_every_sender(app: App) -> None:
     dormant_customer(app, "other", NOW, 100, email="other@relaxed.example")
     enroll_and_queue(app, NOW)
     first_id = letters_of(app, "first")[0]["id"]
-    blocked = DeliveryError("550 5.7.1 blocked by policy", permanent=True, code=550, status="5.7.1")
+    blocked = DeliveryError("550 5.7.1 blocked by policy", reason=Refusal.POLICY, code=550, status="5.7.1")
     refusing = MemoryMailer(refuse={"first@strict.example": blocked})
     _send_only(app, refusing, "w1", int(str(first_id)))
     # A second sender, a fresh process that never saw the refusal, respects the pause.

@@ -6,11 +6,11 @@ import asyncio
 from datetime import timedelta
 
 from reactivator.core.model import Verdict
+from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import unsubscribe
+from reactivator.service.delivery import send_due
 from reactivator.service.passes import enroll_and_queue, plan_pass
-from reactivator.service.sending import send_due
-from reactivator.smtp.memory import MemoryMailer
 from tests.conftest import NOW, make_settings
 from tests.helpers import buy, customer_row, dormant_customer, enrollments_of, letters_of
 

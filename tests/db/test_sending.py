@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
-from email.message import EmailMessage
 
 import pytest
 
+from reactivator.core.ports import Outgoing
+from reactivator.core.refusals import Refusal
 from reactivator.db import outbox
 from reactivator.errors import DeliveryError
+from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import unsubscribe
+from reactivator.service.delivery import send_due
 from reactivator.service.passes import enroll_and_queue
-from reactivator.service.sending import send_due
-from reactivator.smtp.memory import MemoryMailer
 from tests.conftest import NOW, make_settings
 from tests.helpers import buy, dormant_customer, enrollments_of, letters_of
 
@@ -26,22 +27,23 @@ class MeddlingMailer(MemoryMailer):
 
     after_first: list[object] = field(default_factory=list)
 
-    async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None:
-        await super().send(message, recipient, sender)
+    async def send(self, letter: Outgoing) -> None:
+        await super().send(letter)
         while self.after_first:
             action = self.after_first.pop()
             action()  # type: ignore[operator]
 
 
 def test_a_purchase_or_unsubscribe_during_a_batch_stops_the_letters_not_yet_handed_over(db_url: str) -> None:
-    # One connection, so that b and c are still waiting when a has gone out.
-    app = app_from_settings(make_settings(db_url, smtp={"pool_size": 1}))
+    # One letter at a time, so that b and c are still waiting when a has gone out.
+    app = app_from_settings(make_settings(db_url))
     dormant_customer(app, "a", NOW, 100)
     dormant_customer(app, "b", NOW, 100)
     dormant_customer(app, "c", NOW, 100)
     enroll_and_queue(app, NOW)
     mailer = MeddlingMailer(
-        after_first=[lambda: buy(app, "b", NOW + timedelta(minutes=1)), lambda: unsubscribe(app, "c", NOW)]
+        concurrency=1,
+        after_first=[lambda: buy(app, "b", NOW + timedelta(minutes=1)), lambda: unsubscribe(app, "c", NOW)],
     )
     report = asyncio.run(send_due(app, mailer, NOW))
     assert mailer.recipients() == ["a@example.com"]
@@ -57,8 +59,8 @@ def test_permanent_failure_fails_the_letter_and_a_temporary_one_retries_later(ap
     enroll_and_queue(app, NOW)
     mailer = MemoryMailer(
         refuse={
-            "hard@example.com": DeliveryError("550 5.1.1 no such user", permanent=True, code=550),
-            "soft@example.com": DeliveryError("451 4.3.0 try later", permanent=False, code=451),
+            "hard@example.com": DeliveryError("550 5.1.1 no such user", reason=Refusal.PERMANENT, code=550),
+            "soft@example.com": DeliveryError("451 4.3.0 try later", reason=Refusal.TEMPORARY, code=451),
         }
     )
     report = asyncio.run(send_due(app, mailer, NOW))
@@ -137,22 +139,22 @@ class BreakingMailer(MemoryMailer):
     breaks: str = ""
     attempts: list[str] = field(default_factory=list)
 
-    async def send(self, message: EmailMessage, recipient: str, sender: str | None = None) -> None:
-        self.attempts.append(recipient)
-        if recipient == self.breaks:
+    async def send(self, letter: Outgoing) -> None:
+        self.attempts.append(letter.recipient)
+        if letter.recipient == self.breaks:
             raise RuntimeError("signing failed")
         await asyncio.sleep(0.05)
-        await super().send(message, recipient, sender)
+        await super().send(letter)
 
 
 def test_a_worker_that_breaks_stops_the_batch_without_giving_back_letters_already_handed_over(
     db_url: str,
 ) -> None:
-    app = app_from_settings(make_settings(db_url, smtp={"pool_size": 4}))
+    app = app_from_settings(make_settings(db_url))
     for n in range(12):
         dormant_customer(app, f"c{n}", NOW, 100)
     enroll_and_queue(app, NOW)
-    mailer = BreakingMailer(breaks="c5@example.com")
+    mailer = BreakingMailer(breaks="c5@example.com", concurrency=4)
     with pytest.raises(RuntimeError, match="signing failed"):
         asyncio.run(send_due(app, mailer, NOW))
     first = set(mailer.recipients())

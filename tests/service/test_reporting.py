@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import show
+from reactivator.service.delivery import send_due
 from reactivator.service.passes import enroll_and_queue
 from reactivator.service.reporting import campaign_report, segments
-from reactivator.service.sending import send_due
-from reactivator.smtp.memory import MemoryMailer
 from tests.conftest import NOW, make_settings
 from tests.helpers import add_customer, buy, dormant_customer, enrollments_of, letters_of
 

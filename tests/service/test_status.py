@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from reactivator.core.refusals import Refusal
 from reactivator.db import daemons
 from reactivator.errors import DeliveryError
+from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App
+from reactivator.service.delivery import send_due
 from reactivator.service.passes import enroll_and_queue
-from reactivator.service.sending import send_due
 from reactivator.service.status import status
-from reactivator.smtp.memory import MemoryMailer
 from tests.conftest import NOW
 from tests.helpers import dormant_customer
 
@@ -23,7 +24,7 @@ def test_status_shows_the_daemons_the_next_pass_and_the_queue_by_state(app: App)
         dormant_customer(app, f"slow{n}", NOW, 100, email=f"slow{n}@slow.example")
     dormant_customer(app, "night", NOW, 100, timezone="Asia/Tokyo")  # 21:00 there: held till morning
     enroll_and_queue(app, NOW)
-    busy = DeliveryError("451 4.7.1 try again later", permanent=False, code=451)
+    busy = DeliveryError("451 4.7.1 try again later", reason=Refusal.TEMPORARY, code=451)
     mailer = MemoryMailer(refuse={f"slow{n}@slow.example": busy for n in range(2)})
     asyncio.run(send_due(app, mailer, NOW))
     with app.db.write() as conn:

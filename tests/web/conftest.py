@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import uvicorn
 
+from reactivator.mail.factory import build_mailer
 from reactivator.service.app import App, app_from_settings
-from reactivator.smtp.pool import SmtpPool
 from reactivator.web.preview import PreviewState, build_preview_app
 from tests.conftest import SHIPPED_TEMPLATES, make_settings
 from tests.smtp_servers import CaptureHandler, free_port, smtp_server
@@ -39,22 +39,30 @@ class PreviewServer:
     mail: CaptureHandler
 
 
-@pytest.fixture
-def preview_server(
-    tmp_path: Path, sqlite_url: str, capture_smtp: tuple[int, CaptureHandler]
+@contextmanager
+def serve_preview(
+    tmp_path: Path, sqlite_url: str, capture_smtp: tuple[int, CaptureHandler], **settings: Any
 ) -> Iterator[PreviewServer]:
     smtp_port, handler = capture_smtp
     templates = tmp_path / "emails"
     shutil.copytree(SHIPPED_TEMPLATES, templates)
-    settings = make_settings(sqlite_url, templates={"dir": templates}, smtp={"port": smtp_port})
-    app = app_from_settings(settings)
-    state = PreviewState(app=app, mailer=SmtpPool(settings.smtp, settings.sender.from_email))
+    config = make_settings(sqlite_url, templates={"dir": templates}, smtp={"port": smtp_port}, **settings)
+    app = app_from_settings(config)
+    state = PreviewState(app=app, mailer=build_mailer(config))
     port = free_port()
     with running(build_preview_app(state), port) as url:
         try:
             yield PreviewServer(url, templates, app, handler)
         finally:
             app.db.dispose()
+
+
+@pytest.fixture
+def preview_server(
+    tmp_path: Path, sqlite_url: str, capture_smtp: tuple[int, CaptureHandler]
+) -> Iterator[PreviewServer]:
+    with serve_preview(tmp_path, sqlite_url, capture_smtp) as server:
+        yield server
 
 
 @contextmanager

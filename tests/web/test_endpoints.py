@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 
 from reactivator.db.customers import find_customer
 from reactivator.db.tables import engagements, letters, orders, survey_answers
+from reactivator.mail.memory import MemoryMailer
 from reactivator.render.links import Tokens
 from reactivator.service.app import App, app_from_settings
+from reactivator.service.delivery import send_due
 from reactivator.service.engagement import Engagement
 from reactivator.service.letters import signing_keys
 from reactivator.service.passes import enroll_and_queue
-from reactivator.service.sending import send_due
-from reactivator.smtp.memory import MemoryMailer
 from reactivator.web.endpoints import build_web_app
 from tests.conftest import NOW, make_settings
 from tests.helpers import dormant_customer

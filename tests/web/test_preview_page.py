@@ -9,11 +9,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import dkim
+import pytest
 from PIL import Image
 
-from tests.conftest import NOW
+from tests.conftest import NOW, dkim_dns
 from tests.helpers import dormant_customer
-from tests.web.conftest import PreviewServer
+from tests.smtp_servers import CaptureHandler
+from tests.web.conftest import PreviewServer, serve_preview
 
 BUTTON_ORANGE = (0xE4, 0x57, 0x2E)  # the call-to-action button of the shipped layout
 
@@ -162,3 +165,25 @@ def test_another_site_cannot_make_the_page_send_mail(preview_server: PreviewServ
     assert post({"Origin": "https://evil.example"}) == 403
     assert post({"Host": "evil.example"}) == 400
     assert preview_server.mail.messages == []
+
+
+def test_a_test_letter_is_dkim_signed_exactly_like_a_real_one(
+    tmp_path: Path,
+    sqlite_url: str,
+    capture_smtp: tuple[int, CaptureHandler],
+    dkim_key: tuple[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    private, public = dkim_key
+    monkeypatch.setenv("REACTIVATOR_DKIM_PRIVATE_KEY", private)
+    with serve_preview(tmp_path, sqlite_url, capture_smtp, dkim={"domain": "shop.example.com"}) as server:
+        request = urllib.request.Request(
+            server.url + "/letter/ru/we-miss-you/send-test?sample=cyrillic",
+            data=b"address=marketer%40example.com",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            method="POST",
+        )
+        urllib.request.urlopen(request)
+        (raw,) = server.mail.raw
+    assert raw.startswith(b"DKIM-Signature:")
+    assert dkim.verify(raw, dnsfunc=dkim_dns(public))

@@ -2,19 +2,15 @@
 
 A DSN is a multipart/report with a message/delivery-status part: one block
 of per-message fields, then a block per recipient with Action, Status
-(RFC 3463, e.g. 5.1.1) and Final-Recipient. Mailboxes come as a Maildir
-folder, an mbox file, or a single message file.
+(RFC 3463, e.g. 5.1.1) and Final-Recipient.
 """
 
 from __future__ import annotations
 
-import mailbox
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import Message
-from pathlib import Path
 
 _STATUS = re.compile(r"^\s*([245])\.(\d{1,3})\.(\d{1,3})")
 _VERP = re.compile(r"\+(\d+)@")
@@ -31,25 +27,6 @@ class Bounce:
     def hard(self) -> bool:
         """A permanent failure: the address must not be mailed again."""
         return self.action == "failed" and self.status.startswith("5.")
-
-
-def read_messages(source: Path) -> Iterator[bytes]:
-    """Every message in a Maildir folder, an mbox file, or a single message file."""
-    if source.is_dir():
-        folder = mailbox.Maildir(source, factory=None, create=False)
-        for key in folder.iterkeys():
-            yield folder.get_bytes(key)
-        return
-    data = source.read_bytes()
-    if data.startswith(b"From "):
-        box = mailbox.mbox(source, create=False)
-        try:
-            for key in box.iterkeys():
-                yield box.get_bytes(key)
-        finally:
-            box.close()
-        return
-    yield data
 
 
 def bounces_in(raw: bytes) -> list[Bounce]:

@@ -6,9 +6,9 @@ import mailbox
 from pathlib import Path
 
 from reactivator.db.customers import find_customer, suppressed_keys
+from reactivator.feedback.dsn import bounces_in
 from reactivator.service.app import App
 from reactivator.service.bounces import process_bounces
-from reactivator.smtp.dsn import bounces_in
 from tests.conftest import NOW
 from tests.helpers import dormant_customer
 

@@ -1,4 +1,4 @@
-"""The daemon's sender: a thread with an event loop of its own, sending whatever is due until stopped.
+"""The daemon's send loop: a thread with an event loop of its own, sending whatever is due until stopped.
 
 Why a thread of its own: a letter's SMTP conversation is CPU work in Python
 (serialising the message, aiosmtplib's line handling) done on the loop that
@@ -7,7 +7,7 @@ request behind a batch's letters; on its own loop the web endpoints only
 share the interpreter lock with it. Building letters and the database work
 still run on the worker threads of `send_due`.
 
-The sender sends what is due, then waits for a pass to queue more (`wake`)
+The loop sends what is due, then waits for a pass to queue more (`wake`)
 or polls for letters that became due meanwhile (quiet hours ending, retries,
 a paused domain resuming). `stop` ends claiming and lets letters in flight
 finish; `cancel` stops at once (what `send_due` holds is given back).
@@ -24,14 +24,16 @@ from datetime import datetime
 from typing import Any
 
 from reactivator.errors import ReactivatorError
+from reactivator.mail.factory import build_mailer
 from reactivator.render.composer import LetterBuilder
 from reactivator.service.app import App
-from reactivator.service.sending import SendReport, send_due, smtp_mailer
+from reactivator.service.delivery.batches import send_due
+from reactivator.service.delivery.report import SendReport
 
 log = logging.getLogger("reactivator.sender")
 
 
-class Sender:
+class SendLoop:
     def __init__(
         self,
         app: App,
@@ -56,7 +58,7 @@ class Sender:
         self._wake: asyncio.Event | None = None
 
     async def start(self) -> asyncio.Future[None]:
-        """Start the thread; a future of the caller's loop that is done when the sender ends."""
+        """Start the thread; a future of the caller's loop that is done when the loop ends."""
         caller = asyncio.get_running_loop()
         done: asyncio.Future[None] = caller.create_future()
 
@@ -80,7 +82,7 @@ class Sender:
                 self._ready.set()
                 caller.call_soon_threadsafe(settle, error)
 
-        threading.Thread(target=run, name="reactivator-sender", daemon=True).start()
+        threading.Thread(target=run, name="reactivator-send-loop", daemon=True).start()
         await asyncio.to_thread(self._ready.wait)
         return done
 
@@ -116,7 +118,7 @@ class Sender:
         if self._stop_asked.is_set():
             self._stop.set()
         poll = self.app.settings.daemon.poll_seconds
-        mailer = smtp_mailer(self.app)
+        mailer = build_mailer(self.app.settings)
         try:
             while not self._stop.is_set():
                 self._wake.clear()

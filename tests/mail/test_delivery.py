@@ -12,8 +12,8 @@ import pytest
 
 from reactivator.db.customers import find_customer
 from reactivator.service.app import App, app_from_settings
+from reactivator.service.delivery import SendReport, send_with_configured_mailer
 from reactivator.service.passes import enroll_and_queue
-from reactivator.service.sending import SendReport, send_over_smtp
 from tests.conftest import NOW, make_settings
 from tests.helpers import dormant_customer, letters_of
 from tests.smtp_servers import FaultHandler, smtp_server
@@ -31,7 +31,7 @@ def smtp_app(db_url: str, port: int, smtp: dict[str, Any] | None = None, **deliv
 
 
 def send(app: App, at: Any = NOW) -> SendReport:
-    return asyncio.run(send_over_smtp(app, at))
+    return asyncio.run(send_with_configured_mailer(app, at))
 
 
 def test_letters_go_out_over_a_few_reused_connections(db_url: str, fault: tuple[int, FaultHandler]) -> None:

@@ -1,16 +1,20 @@
-"""Optional DKIM signatures (dkimpy) over the headers receivers judge, one-click unsubscribe included.
+"""DKIM signatures (dkimpy) over the headers receivers judge, one-click unsubscribe included.
 
-Gmail and Yahoo require List-Unsubscribe and List-Unsubscribe-Post to be
-covered by the DKIM signature for one-click unsubscribe to count.
+Signing wraps whatever mailer carries the letters, so every letter that
+leaves, a preview page's test letter too, is signed the same way. Gmail and
+Yahoo require List-Unsubscribe and List-Unsubscribe-Post to be covered by the
+DKIM signature for one-click unsubscribe to count.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import dkim
 
 from reactivator.config import DkimSettings
+from reactivator.core.ports import Mailer, Outgoing
 from reactivator.errors import ConfigError
 
 PRIVATE_KEY_ENV = "REACTIVATOR_DKIM_PRIVATE_KEY"  # the variable's name, not a key
@@ -29,7 +33,7 @@ SIGNED_HEADERS = (
 
 
 class DkimSigner:
-    """Signs the wire bytes of a letter; built only when [dkim] names a domain and the key is set."""
+    """Signs the wire bytes of a letter."""
 
     def __init__(self, selector: str, domain: str, private_key_pem: bytes) -> None:
         self.selector = selector.encode()
@@ -61,3 +65,24 @@ def dkim_signer(settings: DkimSettings) -> DkimSigner | None:
             ]
         )
     return DkimSigner(settings.selector, settings.domain, key.encode())
+
+
+class SigningMailer:
+    """Any mailer, with every letter DKIM-signed on its way through."""
+
+    def __init__(self, inner: Mailer, sign: DkimSigner) -> None:
+        self.inner = inner
+        self.sign = sign
+
+    @property
+    def concurrency(self) -> int:
+        return self.inner.concurrency
+
+    async def send(self, letter: Outgoing) -> None:
+        await self.inner.send(replace(letter, data=self.sign(letter.wire())))
+
+    async def probe(self) -> None:
+        await self.inner.probe()
+
+    async def close(self) -> None:
+        await self.inner.close()

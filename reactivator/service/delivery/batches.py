@@ -1,0 +1,124 @@
+"""`send_due`: claim due letters batch by batch, hand them over, give back what was not sent.
+
+Only the conversation with the mail server runs on the event loop. Reading
+the database, building the letter and recording the result run on worker
+threads, so a daemon's web endpoints keep answering while a batch goes out.
+A run that is cancelled (a second Ctrl+C, or the shutdown grace ran out)
+waits for the results being recorded, then gives back every letter it still
+holds: a letter can repeat only if it was on the wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from reactivator.core.ports import Mailer
+from reactivator.core.records import ClaimedLetter
+from reactivator.db import outbox
+from reactivator.mail.factory import build_mailer
+from reactivator.render.composer import LetterBuilder
+from reactivator.service.app import App
+from reactivator.service.delivery.handover import hand_over
+from reactivator.service.delivery.report import SendReport, worker_name
+from reactivator.service.delivery.run import DeliveryRun
+from reactivator.service.letters import checked_composer
+
+
+async def send_due(
+    app: App,
+    mailer: Mailer,
+    now: datetime,
+    worker: str | None = None,
+    composer: LetterBuilder | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> SendReport:
+    """Send every letter due at `now`, batch by batch, until none is left to claim.
+
+    The templates are checked first: with a template that fails the check,
+    TemplateError is raised before a single letter is claimed. Setting `stop`
+    ends the run early: no more claims, letters in flight finish, the rest of
+    the batch is given back. With a `clock`, each batch is claimed at the
+    clock's time instead of `now` (a daemon's long drain).
+    """
+    run = DeliveryRun.start(app, composer or checked_composer(app, now), mailer, now, worker or worker_name())
+    stop = stop or asyncio.Event()
+    try:
+        while not stop.is_set():
+            if clock is not None:
+                run.now = clock()
+            ids = await run.off_loop(_claim, run)
+            if not ids:
+                break
+            pending = list(reversed(await run.off_loop(_load, run, ids)))
+            workers = [
+                asyncio.create_task(_work(run, pending, stop))
+                for _ in range(min(mailer.concurrency, len(ids)))
+            ]
+            try:
+                await asyncio.gather(*workers)
+            except BaseException:
+                # One worker failed, or the run is cancelled: stop the others before anything
+                # is given back, so that no letter is released while it is on the wire.
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                raise
+            if pending:  # stopped: give the untouched letters back at once, not after the lease
+                await run.off_loop(_release, run, [letter.letter_id for letter in pending])
+    except BaseException:
+        # Cancelled (or broken): let the results being recorded land (recording is never
+        # cancelled), then give back every letter still held, so that another sender can take
+        # them at once; except a letter the server answered whose result could not be
+        # recorded: it keeps its lease, and is retried only when that runs out.
+        run.threads.shutdown(wait=True)
+        with app.db.write() as conn:
+            outbox.release_all(conn, run.worker, keep=run.answered)
+        raise
+    finally:
+        run.threads.shutdown(wait=True)
+    return run.report
+
+
+async def send_with_configured_mailer(
+    app: App,
+    now: datetime,
+    composer: LetterBuilder | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> SendReport:
+    """send_due through the mailer the settings describe (the SMTP server, signed with DKIM if asked)."""
+    mailer = build_mailer(app.settings)
+    try:
+        return await send_due(app, mailer, now, composer=composer, stop=stop, clock=clock)
+    finally:
+        await mailer.close()
+
+
+def _claim(run: DeliveryRun) -> list[int]:
+    sending = run.app.settings.sending
+    lease = timedelta(seconds=sending.lease_seconds)
+    with run.app.db.write() as conn:
+        ids = outbox.claim(conn, run.now, sending.batch_size, lease, run.worker)
+        pauses = outbox.active_pauses(conn, run.now) if ids else {}
+    for domain, until in pauses.items():  # pauses set by any sender of the fleet
+        run.throttle.pause(domain, (until - run.now).total_seconds())
+    return ids
+
+
+def _load(run: DeliveryRun, ids: list[int]) -> list[ClaimedLetter]:
+    with run.app.db.read() as conn:
+        return outbox.load(conn, ids)
+
+
+def _release(run: DeliveryRun, ids: list[int]) -> None:
+    with run.app.db.write() as conn:
+        outbox.release(conn, ids, run.worker)
+
+
+async def _work(run: DeliveryRun, pending: list[ClaimedLetter], stop: asyncio.Event) -> None:
+    """One of the mailer's concurrent workers: take the next letter of the batch until none is left."""
+    while pending and not stop.is_set():
+        await hand_over(run, pending.pop())

@@ -1,0 +1,170 @@
+"""One letter: the last check, build it, hand it to the mailer, and record what became of it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from reactivator.core.delivery import Outcome, OutcomeKind, after_refusal, before_sending
+from reactivator.core.model import LetterStatus, Subscription
+from reactivator.core.ports import Outgoing
+from reactivator.core.records import ClaimedLetter
+from reactivator.db import outbox
+from reactivator.db.customers import set_subscription
+from reactivator.errors import DeliveryError
+from reactivator.service.delivery.run import DeliveryRun
+
+log = logging.getLogger("reactivator.delivery")
+
+
+@dataclass(frozen=True, slots=True)
+class _Ready:
+    """A letter that passed its last checks and is built: it only has to be handed over."""
+
+    letter: ClaimedLetter
+    message: EmailMessage
+    domain: str
+
+
+def _fields(run: DeliveryRun, letter: ClaimedLetter, **more: Any) -> dict[str, Any]:
+    """What a log line says about a letter: never its address, body or links."""
+    return {
+        "campaign": run.app.campaign,
+        "step": letter.step_key,
+        "customer": letter.customer_external_id,
+        "message_id": letter.message_id,
+        **more,
+    }
+
+
+async def hand_over(run: DeliveryRun, letter: ClaimedLetter) -> None:
+    """Check, build and send one letter, and record its outcome in the report and the ledger."""
+    ready = await run.off_loop(_prepare, run, letter)
+    if isinstance(ready, Outcome):
+        run.report.count(ready.kind)
+        return
+    letter, domain = ready.letter, ready.domain
+    paused = run.throttle.paused_for(domain)
+    if paused:
+        wait = Outcome(
+            OutcomeKind.DEFERRED, f"sending to {domain} is paused", until=run.now + timedelta(seconds=paused)
+        )
+        run.report.count((await run.off_loop(_apply, run, letter, wait, domain)).kind)
+        return
+    assert letter.email is not None
+    outgoing = Outgoing(ready.message, letter.email, _return_path(run, letter))
+    try:
+        async with run.throttle.slot(domain):
+            await run.mailer.send(outgoing)
+    except DeliveryError as exc:
+        outcome = after_refusal(
+            exc.reason,
+            str(exc),
+            attempts=letter.attempts,
+            queued_at=letter.queued_at or run.now,
+            now=run.now,
+            rules=run.rules,
+        )
+        if outcome.pause_domain_until is not None:
+            run.throttle.pause(domain, (outcome.pause_domain_until - run.now).total_seconds())
+        run.report.count((await run.record(letter.letter_id, _apply, run, letter, outcome, domain, exc)).kind)
+        return
+    sent = Outcome(OutcomeKind.SENT)
+    run.report.count((await run.record(letter.letter_id, _apply, run, letter, sent, domain)).kind)
+
+
+def _prepare(run: DeliveryRun, letter: ClaimedLetter) -> _Ready | Outcome:
+    """Check the letter once more and build it; or end or defer it (recorded), and say how."""
+    app = run.app
+    # Read what may have changed since the batch was loaded: a purchase or an
+    # unsubscribe may have landed while earlier letters of the batch went out.
+    with app.db.read() as conn:
+        state = outbox.current_state(conn, letter.letter_id)
+    letter = replace(letter, email=letter.email if state.has_email else None)
+    zone = letter.timezone or app.policy.default_timezone
+    stopped = before_sending(state, zone, app.policy.quiet_hours, run.now)
+    if stopped is None and letter.step_key not in run.composer.step_keys:
+        gone = f"step {letter.step_key!r} is no longer in the campaign's ladder"
+        stopped = Outcome(OutcomeKind.FAILED, gone)
+    if stopped is None:
+        try:
+            message = run.composer.compose(letter, run.now).message
+        except Exception as exc:
+            stopped = Outcome(OutcomeKind.FAILED, f"could not build the letter: {exc}")
+        else:
+            assert letter.email is not None
+            return _Ready(letter, message, letter.email.rpartition("@")[2].lower())
+    return _apply(run, letter, stopped, "")
+
+
+def _return_path(run: DeliveryRun, letter: ClaimedLetter) -> str | None:
+    path = run.app.settings.delivery.return_path or None
+    if path and "{token}" in path:
+        return path.replace("{token}", f"{letter.letter_id}")
+    return path
+
+
+def _apply(
+    run: DeliveryRun,
+    letter: ClaimedLetter,
+    outcome: Outcome,
+    domain: str,
+    refusal: DeliveryError | None = None,
+) -> Outcome:
+    """Write the outcome into the ledger (and its consequences), log it; the outcome as recorded."""
+    kind, reason, worker = outcome.kind, outcome.reason, run.worker
+    with run.app.db.write() as conn:
+        if kind is OutcomeKind.SENT:
+            if not outbox.mark_sent(conn, letter.letter_id, worker, run.now):
+                kind = OutcomeKind.LEASE_LOST
+        elif kind is OutcomeKind.CANCELLED:
+            outbox.mark_cancelled(conn, letter.letter_id, worker, reason)
+        elif kind in (OutcomeKind.FAILED, OutcomeKind.EXPIRED, OutcomeKind.BOUNCED):
+            status = LetterStatus.EXPIRED if kind is OutcomeKind.EXPIRED else LetterStatus.FAILED
+            outbox.mark_failed(conn, letter.letter_id, worker, reason, status)
+            if kind is OutcomeKind.BOUNCED:
+                why = f"bounced: {refusal.summary if refusal else reason}"
+                set_subscription(conn, letter.customer_id, Subscription.BOUNCED, run.now, why)
+        else:
+            assert outcome.until is not None
+            if outcome.pause_domain_until is not None:
+                outbox.pause_domain(conn, domain, outcome.pause_domain_until, reason)
+            outbox.defer(conn, letter.letter_id, worker, outcome.until, reason)
+    _log(run, letter, replace(outcome, kind=kind), domain, refusal)
+    return replace(outcome, kind=kind)
+
+
+def _log(
+    run: DeliveryRun, letter: ClaimedLetter, outcome: Outcome, domain: str, refusal: DeliveryError | None
+) -> None:
+    status = refusal.status if refusal else None
+    match outcome.kind:
+        case OutcomeKind.SENT:
+            log.info("letter sent", extra=_fields(run, letter, attempt=letter.attempts))
+        case OutcomeKind.LEASE_LOST:
+            # Another sender took the letter over after our lease ran out: it may go twice,
+            # with the same Message-ID. Counted apart so the operator sees it.
+            log.warning("letter sent after its lease ran out; it may go twice", extra=_fields(run, letter))
+        case OutcomeKind.BOUNCED:
+            log.info("letter bounced; address suppressed", extra=_fields(run, letter, status=status))
+        case OutcomeKind.CANCELLED:
+            log.info("letter cancelled: %s", outcome.reason, extra=_fields(run, letter))
+        case OutcomeKind.FAILED | OutcomeKind.EXPIRED:
+            log.warning("letter %s: %s", outcome.kind.value, outcome.reason, extra=_fields(run, letter))
+        case OutcomeKind.DEFERRED:
+            if outcome.pause_domain_until is not None:
+                minutes = run.rules.domain_pause.total_seconds() / 60
+                log.warning(
+                    "ALERT: %s refused a letter by policy (%s); sending to %s is paused for %g minutes",
+                    domain,
+                    outcome.reason,
+                    domain,
+                    minutes,
+                    extra=_fields(run, letter, domain=domain, status=status),
+                )
+            assert outcome.until is not None
+            until = outcome.until.isoformat()
+            log.info("letter deferred: %s", outcome.reason, extra=_fields(run, letter, until=until))

@@ -1,1 +1,0 @@
-"""Mail transports: the in-memory twin here; the SMTP adapter beside it."""
