@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 
@@ -111,11 +111,16 @@ VERDICT_EXPLANATIONS: dict[Verdict, str] = {
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One rung of the ladder: from how many days dormant, with what discount."""
+    """One rung of a ladder: from how many days dormant, with what discount.
+
+    `kind` and `index` say where it stands; a Policy sets them for its steps.
+    """
 
     key: str
     from_days: int
     discount_percent: int
+    kind: EnrollmentKind = EnrollmentKind.LADDER
+    index: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,16 +155,37 @@ class Policy:
     quiet_hours: QuietHours | None = QuietHours(time(21), time(9))
     default_timezone: str = "UTC"
 
-    def step(self, kind: EnrollmentKind, index: int) -> Step:
-        """The step an enrollment of `kind` is at; the apology ladder has one step."""
-        return self.apology if kind is EnrollmentKind.APOLOGY else self.steps[index]
+    def __post_init__(self) -> None:
+        # Each step knows its place, so whoever holds one needs nothing else to name it.
+        placed = tuple(replace(s, kind=EnrollmentKind.LADDER, index=i) for i, s in enumerate(self.steps))
+        object.__setattr__(self, "steps", placed)
+        object.__setattr__(self, "apology", replace(self.apology, kind=EnrollmentKind.APOLOGY, index=0))
+
+    def ladder(self, kind: EnrollmentKind) -> tuple[Step, ...]:
+        """The steps an enrollment of `kind` walks: the discount ladder, or the one apology."""
+        return (self.apology,) if kind is EnrollmentKind.APOLOGY else self.steps
 
     def ladder_length(self, kind: EnrollmentKind) -> int:
-        return 1 if kind is EnrollmentKind.APOLOGY else len(self.steps)
+        return len(self.ladder(kind))
+
+    def step(self, kind: EnrollmentKind, index: int) -> Step:
+        """The step an enrollment of `kind` is at."""
+        return self.ladder(kind)[index]
+
+    def all_steps(self) -> tuple[Step, ...]:
+        """Every step of the campaign, the ladder's in order, then the apology."""
+        return (*self.steps, self.apology)
+
+    def step_named(self, key: str) -> Step | None:
+        return next((s for s in self.all_steps() if s.key == key), None)
+
+    @property
+    def longest_ladder(self) -> int:
+        return max(self.ladder_length(kind) for kind in EnrollmentKind)
 
     @property
     def earliest_days(self) -> int:
-        """The fewest days dormant at which any letter can be due."""
+        """The fewest days dormant at which any letter can be due: what "dormant" means."""
         return min(self.steps[0].from_days, self.apology.from_days)
 
 

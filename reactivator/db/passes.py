@@ -27,7 +27,7 @@ from reactivator.core.model import (
 )
 from reactivator.db.dialect import insert_for
 from reactivator.db.outbox import cancel_queued
-from reactivator.db.planner import PlanQuery, per_step
+from reactivator.db.planner import PlanQuery, step_values
 from reactivator.db.tables import customers, enrollments, letters
 
 
@@ -117,13 +117,7 @@ def run_pass(
 
     # The plan again, now that newcomers have their enrollment: every due letter.
     due = plan.due().subquery()
-    step_key = per_step(due.c.kind, due.c.step_index, [s.key for s in policy.steps], policy.apology.key)
-    discount = per_step(
-        due.c.kind,
-        due.c.step_index,
-        [s.discount_percent for s in policy.steps],
-        policy.apology.discount_percent,
-    )
+    step_key, discount = step_values(policy, due.c.kind, due.c.step_index)
     queue = (
         ins(letters)
         .from_select(
@@ -214,7 +208,8 @@ def _advance_enrollments(conn: Connection, policy: Policy, now: datetime) -> Non
     """Move every enrollment whose current step now has its letter to the next step."""
     e = enrollments
     has_letter = exists().where(letters.c.enrollment_id == e.c.id, letters.c.step_index == e.c.next_step)
-    length = case((e.c.kind == EnrollmentKind.APOLOGY.value, 1), else_=len(policy.steps))
+    # core.ladder.advance, for every enrollment at once: the next step, done past the ladder's end.
+    length = case({kind.value: policy.ladder_length(kind) for kind in EnrollmentKind}, value=e.c.kind)
     done = e.c.next_step + 1 >= length
     conn.execute(
         update(e)

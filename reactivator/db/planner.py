@@ -1,81 +1,78 @@
 """The ladder's rules for every customer at once, as one set-based SQL query.
 
-This mirrors `reactivator.core.ladder.decide` check for check (a contract test
-holds them equal on both backends). A dry run reads this query; a real pass
-feeds the very same query into INSERT ... SELECT, so the dry run cannot lie.
+The checks are core.ladder.RULES, in core's order, each written here by its
+SQL twin (db/planner_rules.py); a contract test holds the query and `decide`
+equal on both backends. A dry run reads this query; a real pass feeds the
+very same query into INSERT ... SELECT, so the dry run cannot lie.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Connection,
-    Select,
-    and_,
-    case,
-    false,
-    func,
-    literal,
-    not_,
-    null,
-    or_,
-    select,
-)
+from sqlalchemy import Connection, Select, and_, case, func, literal, not_, null, select
 
+from reactivator.core.ladder import RULES, Rule
 from reactivator.core.model import (
     DUE_VERDICTS,
     EnrollmentKind,
     EnrollmentStatus,
     LadderState,
-    LetterStatus,
     Policy,
-    Subscription,
     ValueClass,
     Verdict,
 )
 from reactivator.core.plan import PassParameters
 from reactivator.core.records import PlannedCustomer
-from reactivator.core.value import ClassCutoffs, rank_positions
+from reactivator.db.planner_rules import TWINS, Terms, verdict_literal
 from reactivator.db.tables import customers, enrollments, letters
-from reactivator.db.types import contains_text
+
+VERDICT_CODES = tuple(Verdict)
+KIND_CODES = tuple(EnrollmentKind)
 
 
-def class_cutoffs(conn: Connection, a_share: float, b_share: float) -> ClassCutoffs:
-    """A/B cutoffs from the spread of values among buyers, read straight off an index."""
-    buyers = conn.execute(
-        select(func.count()).select_from(customers).where(customers.c.annual_value_cents > 0)
-    ).scalar_one()
-    if buyers == 0:
-        return ClassCutoffs(a_min=1, b_min=1)
-    a_pos, b_pos = rank_positions(buyers, a_share, b_share)
+class PlannerMismatch(RuntimeError):
+    """The planner and core.ladder disagree on which rules there are: nothing may be planned."""
 
-    def value_at(position: int) -> int:
-        query = (
-            select(customers.c.annual_value_cents)
-            .where(customers.c.annual_value_cents > 0)
-            .order_by(customers.c.annual_value_cents.desc())
-            .offset(position)
-            .limit(1)
+
+def _check_twins() -> None:
+    named, written = [r.name for r in RULES], set(TWINS)
+    missing = [n for n in named if n not in written]
+    extra = sorted(written - set(named))
+    if missing or extra:
+        raise PlannerMismatch(
+            "the SQL planner does not match core.ladder.RULES: "
+            + (f"no SQL twin for {', '.join(missing)}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"SQL twins of no rule: {', '.join(extra)}" if extra else "")
         )
-        return int(conn.execute(query).scalar_one())
-
-    return ClassCutoffs(a_min=value_at(a_pos), b_min=value_at(b_pos))
 
 
-def per_step(kind: ColumnElement[Any], index: ColumnElement[Any], values: list[Any], apology: Any) -> Any:
-    """CASE picking a per-step value (cutoff, key, discount) for (kind, step index)."""
-    whens = [(kind == EnrollmentKind.APOLOGY.value, literal(apology))]
-    whens += [(index == i, literal(v)) for i, v in enumerate(values)]
+def per_step(policy: Policy, kind: Any, index: Any, value: Any) -> Any:
+    """CASE picking a per-step value (cutoff, key, discount) for (kind, step index); NULL past the end."""
+    whens = [
+        (and_(kind == step.kind.value, index == step.index), literal(value(step)))
+        for step in policy.all_steps()
+    ]
     return case(*whens, else_=null())
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    verdict: Verdict
+    kind: EnrollmentKind
+    step_index: int | None
+    enters: bool
+    customers: int
 
 
 class PlanQuery:
     """Builds the per-customer decision query for one pass."""
 
     def __init__(self, policy: Policy, params: PassParameters, campaign: str) -> None:
+        _check_twins()
         self.policy = policy
         self.p = params
         self.campaign = campaign
@@ -87,6 +84,7 @@ class PlanQuery:
             *[(lp <= params.step_cutoffs[i], literal(i)) for i in reversed(range(len(params.step_cutoffs)))],
             else_=null(),
         )
+        # The step in question (core.ladder.position), as columns.
         self.kind = case(
             (has_active, e.c.kind),
             (c.c.ladder_state == LadderState.LADDER.value, literal(EnrollmentKind.APOLOGY.value)),
@@ -97,7 +95,10 @@ class PlanQuery:
             (c.c.ladder_state == LadderState.LADDER.value, literal(0)),
             else_=entry,
         )
-        active_cutoff = per_step(e.c.kind, e.c.next_step, list(params.step_cutoffs), params.apology_cutoff)
+        self.enters = not_(has_active)
+        cutoffs = dict(zip(policy.steps, params.step_cutoffs, strict=True)) | {
+            policy.apology: params.apology_cutoff
+        }
         classes = params.classes
         self.value_class: Any = (
             case(
@@ -108,49 +109,28 @@ class PlanQuery:
             if classes is not None
             else null()
         )
-        self.enters = not_(has_active)
-        rules = policy.rules
-        no_active = e.c.id.is_(None)
-        whens: list[tuple[ColumnElement[bool], Any]] = [
-            (c.c.subscription != Subscription.SUBSCRIBED.value, c.c.subscription),
-            # The ladder was shortened under a running enrollment: nothing is left to send.
-            (and_(has_active, active_cutoff.is_(None)), Verdict.LADDER_EXHAUSTED.value),
-            (and_(has_active, lp > active_cutoff), Verdict.WAITING.value),
-            (and_(no_active, c.c.ladder_state == LadderState.APOLOGY.value), Verdict.LOST_FOR_GOOD.value),
-            (
-                and_(no_active, c.c.ladder_state == LadderState.LADDER.value, lp <= c.c.ladder_enrolled_at),
-                Verdict.LADDER_EXHAUSTED.value,
-            ),
-            (
-                and_(no_active, c.c.ladder_state == LadderState.LADDER.value, lp > params.apology_cutoff),
-                Verdict.NOT_DORMANT.value,
-            ),
-            (and_(no_active, c.c.ladder_state.is_(None), entry.is_(None)), Verdict.NOT_DORMANT.value),
-        ]
-        if rules.exclude_tags:
-            whens.append((_has_any_tag(rules.exclude_tags), Verdict.EXCLUDED_TAG.value))
-        if rules.include_tags:
-            whens.append((not_(_has_any_tag(rules.include_tags)), Verdict.NOT_INCLUDED_TAG.value))
-        whens += [
-            (c.c.orders_count < rules.min_orders, Verdict.BELOW_MIN_ORDERS.value),
-            (c.c.revenue_cents < rules.min_revenue_cents, Verdict.BELOW_MIN_REVENUE.value),
-        ]
-        excluded = sorted(v.value for v in set(ValueClass) - rules.include_classes)
-        if excluded:
-            assert classes is not None, "excluding a value class needs the class cutoffs"
-            whens.append((self.value_class.in_(excluded), Verdict.EXCLUDED_CLASS.value))
-        recent = (
-            select(func.count())
-            .select_from(letters)
-            .where(
-                letters.c.customer_id == c.c.id,
-                letters.c.queued_at > params.cap_since,
-                letters.c.status != LetterStatus.CANCELLED.value,
-            )
-            .scalar_subquery()
-        )
         zone = func.coalesce(c.c.timezone, policy.default_timezone)
-        quiet: ColumnElement[bool] = zone.in_(sorted(params.quiet_until)) if params.quiet_until else false()
+        terms = Terms(
+            policy=policy,
+            p=params,
+            has_active=has_active,
+            active_next_step=e.c.next_step,
+            active_cutoff=per_step(policy, e.c.kind, e.c.next_step, lambda s: cutoffs[s]),
+            entry=entry,
+            value_class=self.value_class,
+            zone=zone,
+        )
+        whens = [(rule, *twin) for rule in RULES if (twin := TWINS[rule.name](terms)) is not None]
+        self.verdict = case(
+            *[(condition, verdict_literal(outcome)) for _, condition, outcome in whens],
+            else_=literal(Verdict.SEND.value),
+        )
+        # The same decision as a small integer, for counting: grouping on one
+        # integer is much cheaper than on four text columns, row after row.
+        self.verdict_code = case(
+            *[(condition, _code_of(rule, outcome)) for rule, condition, outcome in whens],
+            else_=literal(VERDICT_CODES.index(Verdict.SEND)),
+        )
         # A letter due in quiet hours is queued now and handed over when they end.
         self.send_after: Any = (
             case(
@@ -160,31 +140,6 @@ class PlanQuery:
             )
             if params.quiet_until
             else literal(params.now, letters.c.send_after.type)
-        )
-        whens += [
-            (c.c.last_letter_at > params.min_gap_since, Verdict.MIN_GAP.value),
-            # The cheap column test first: only customers mailed lately need the count.
-            (
-                and_(c.c.last_letter_at > params.cap_since, recent >= policy.cap_letters),
-                Verdict.FREQUENCY_CAP.value,
-            ),
-            (quiet, Verdict.QUIET_HOURS.value),
-        ]
-        self.verdict = case(*whens, else_=literal(Verdict.SEND.value))
-        # The same decision as a small integer, for counting: grouping on one
-        # integer is much cheaper than on four text columns, row after row.
-        by_name = {name: code for code, name in enumerate(VERDICT_CODES)}
-        self.verdict_code = case(
-            *[
-                (
-                    condition,
-                    case({s: by_name[s] for s in _UNREACHABLE}, value=c.c.subscription)
-                    if isinstance(outcome, ColumnElement)
-                    else literal(by_name[outcome]),
-                )
-                for condition, outcome in whens
-            ],
-            else_=literal(by_name[Verdict.SEND.value]),
         )
 
     def base(self, *columns: Any) -> Select[Any]:
@@ -212,14 +167,33 @@ class PlanQuery:
         ).order_by(c.c.id)
         return query.limit(limit) if limit is not None else query
 
+    @property
+    def _no_step(self) -> int:
+        """The key's step digit for "no step": one past the longest ladder, so nothing overflows."""
+        return self.policy.longest_ladder
+
     def summary(self) -> Select[Any]:
-        """(key, customers) per decision; `decode_summary_key` reads the key."""
-        apology = case((self.kind == EnrollmentKind.APOLOGY.value, 1), else_=0)
-        step = func.coalesce(self.step_index, _NO_STEP)
-        key = ((self.verdict_code * 16 + step) * 2 + apology) * 2 + case((self.enters, 1), else_=0)
+        """(key, customers) per decision; `decode_summary_key` reads the key.
+
+        The key is a number in mixed radix (verdict, step, kind, enters), with a step
+        digit as wide as the longest ladder: it cannot overflow whatever the config.
+        """
+        steps = self._no_step + 1
+        in_ladder = and_(self.step_index >= 0, self.step_index < self._no_step)
+        step = case((in_ladder, self.step_index), else_=self._no_step)
+        kind = case(*[(self.kind == k.value, i) for i, k in enumerate(KIND_CODES)], else_=0)
+        enters = case((self.enters, 1), else_=0)
+        key = ((self.verdict_code * steps + step) * len(KIND_CODES) + kind) * 2 + enters
         # Materialised first, so the grouping reads plain integers, not the CASE.
         keys = self.base(key.label("k")).cte("decision_keys").prefix_with("MATERIALIZED")
         return select(keys.c.k, func.count()).group_by(keys.c.k)
+
+    def decode_summary_key(self, key: int) -> tuple[Verdict, EnrollmentKind, int | None, bool]:
+        """(verdict, kind, step index, enters) from a key made by `summary`."""
+        rest, enters = divmod(key, 2)
+        rest, kind = divmod(rest, len(KIND_CODES))
+        code, step = divmod(rest, self._no_step + 1)
+        return VERDICT_CODES[code], KIND_CODES[kind], None if step == self._no_step else step, bool(enters)
 
     def due(self) -> Select[Any]:
         """Customers for whom a letter is due now, with what enrollments and letters need."""
@@ -234,23 +208,20 @@ class PlanQuery:
         ).where(self.verdict.in_(sorted(v.value for v in DUE_VERDICTS)))
 
 
-VERDICT_CODES = tuple(v.value for v in Verdict)
-_UNREACHABLE = (Subscription.UNSUBSCRIBED.value, Subscription.BOUNCED.value, Subscription.ERASED.value)
-_NO_STEP = 15
+def _code_of(rule: Rule, outcome: Any) -> Any:
+    if isinstance(outcome, Verdict):
+        return literal(VERDICT_CODES.index(outcome))
+    # A column that holds the verdict itself (the subscription, for the unreachable).
+    return case({v.value: VERDICT_CODES.index(v) for v in sorted(rule.verdicts)}, value=outcome)
 
 
-def decode_summary_key(key: int) -> tuple[Verdict, EnrollmentKind, int | None, bool]:
-    """(verdict, kind, step index, enters) from a key made by `PlanQuery.summary`."""
-    rest, enters = divmod(key, 2)
-    rest, apology = divmod(rest, 2)
-    code, step = divmod(rest, 16)
-    kind = EnrollmentKind.APOLOGY if apology else EnrollmentKind.LADDER
-    return Verdict(VERDICT_CODES[code]), kind, None if step == _NO_STEP else step, bool(enters)
-
-
-def _has_any_tag(tags: frozenset[str]) -> ColumnElement[bool]:
-    # A substring test, not LIKE: '_' in a tag such as bad_payer must mean itself.
-    return or_(*[contains_text(customers.c.tags, f";{tag};") for tag in sorted(tags)])
+def summary_counts(conn: Connection, plan: PlanQuery) -> list[SummaryRow]:
+    """How many customers get each decision (verdict, kind, step, enters) in this pass."""
+    rows = []
+    for key, n in conn.execute(plan.summary()):
+        verdict, kind, index, enters = plan.decode_summary_key(int(key))
+        rows.append(SummaryRow(verdict, kind, index, enters, int(n)))
+    return rows
 
 
 def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator[PlannedCustomer]:
@@ -277,3 +248,11 @@ def decision_for(conn: Connection, plan: PlanQuery, customer_id: int) -> Planned
     """The pass's decision for one customer (None if they are not dormant at all)."""
     query = plan.trace().where(customers.c.id == customer_id)
     return next(_trace_rows(conn.execute(query)), None)
+
+
+def step_values(policy: Policy, kind: Any, index: Any) -> tuple[Any, Any]:
+    """(step key, discount) of the step at (kind, index), as SQL."""
+    return (
+        per_step(policy, kind, index, lambda s: s.key),
+        per_step(policy, kind, index, lambda s: s.discount_percent),
+    )

@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
-from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKind, ValueClass, Verdict
+from reactivator.core.ladder import needs_value_classes
+from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKind, Verdict
 from reactivator.core.plan import pass_parameters
 from reactivator.core.records import PlannedCustomer
 from reactivator.db.passes import PassWrites, run_pass, take_pass_lock
-from reactivator.db.planner import PlanQuery, class_cutoffs, decision_for, decode_summary_key, iter_trace
+from reactivator.db.planner import PlanQuery, decision_for, iter_trace, summary_counts
+from reactivator.db.value_classes import class_cutoffs
 from reactivator.service.app import App
 
 
@@ -55,17 +57,16 @@ def step_key(
 def _plan(app: App, conn: Connection, now: datetime, *, show_classes: bool = False) -> PlanQuery:
     """The pass's query; the value classes are worked out only if a rule or the reader needs them."""
     value = app.settings.value
-    needed = show_classes or app.policy.rules.include_classes != frozenset(ValueClass)
+    needed = show_classes or needs_value_classes(app.policy)
     classes = class_cutoffs(conn, value.a_share, value.b_share) if needed else None
     return PlanQuery(app.policy, pass_parameters(app.policy, now, classes), app.campaign)
 
 
 def _decisions(app: App, conn: Connection, plan: PlanQuery) -> list[VerdictCount]:
     merged: dict[tuple[Verdict, str | None, bool], int] = defaultdict(int)
-    for key, n in conn.execute(plan.summary()):
-        verdict, kind, index, enters = decode_summary_key(int(key))
-        key = step_key(app, kind, index, verdict)
-        merged[(verdict, key, bool(enters) and key is not None)] += int(n)
+    for row in summary_counts(conn, plan):
+        key = step_key(app, row.kind, row.step_index, row.verdict)
+        merged[(row.verdict, key, row.enters and key is not None)] += row.customers
     counts = [VerdictCount(v, key, enters, n) for (v, key, enters), n in merged.items()]
     return sorted(
         counts,

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from reactivator.core.returns import discount_cost_cents, romi
 from reactivator.core.value import ClassCutoffs, lifetime_value_cents
-from reactivator.db.planner import class_cutoffs
 from reactivator.db.reports import StepFigures, campaign_figures, dormant_tiers, returned_and_active
+from reactivator.db.value_classes import class_cutoffs
 from reactivator.service.app import App
 
 
