@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from reactivator.core.records import ClaimedLetter
 from reactivator.errors import TemplateError
@@ -68,9 +69,13 @@ class TemplateVersions:
         self._good: dict[Pair, Composer] = dict.fromkeys(self._pairs(result), composer)
         self._kept: dict[Pair, list[Problem]] = {}
 
+    @property
+    def folder(self) -> Path:
+        return self.app.settings.templates.dir
+
     def stale(self) -> bool:
         """Whether the folder changed since it was last read (a cheap look: names and contents)."""
-        return version_of(read_folder(self.app.settings.templates.dir)) != self.seen
+        return version_of(read_folder(self.folder)) != self.seen
 
     @staticmethod
     def _pairs(result: CheckResult) -> list[Pair]:

@@ -19,7 +19,8 @@ def test_the_daily_segmentation_exports_the_dormant_and_their_value_and_records_
     daemon = Daemon(app, clock=lambda: NOW)
     with app.db.write() as conn:
         register(conn, daemon.name, "host", 1, NOW)
-    asyncio.run(daemon._segments())
+    report = asyncio.run(daemon.jobs.segmentation())
+    assert [t.customers for t in report.tiers] == [1, 2, 0]
     registry = daemon.metrics.registry
     assert registry.get_sample_value("reactivator_dormant_customers", {"tier": "90-179 days"}) == 1
     assert registry.get_sample_value("reactivator_dormant_customers", {"tier": "180-359 days"}) == 2
@@ -35,8 +36,7 @@ def test_the_segmentation_runs_at_the_configured_hour_in_the_configured_zone(sql
     )
 
     async def planned() -> datetime:
-        daemon = Daemon(app)
-        scheduler = daemon._schedule()
+        scheduler = Daemon(app).scheduler
         scheduler.start(paused=True)
         try:
             job = scheduler.get_job("segments")
@@ -46,3 +46,37 @@ def test_the_segmentation_runs_at_the_configured_hour_in_the_configured_zone(sql
 
     assert asyncio.run(planned()) == datetime(2026, 6, 2, 3, 0, tzinfo=UTC)  # 06:00 in Moscow
     app.db.dispose()
+
+
+def test_the_pass_job_queues_what_is_due_records_the_pass_and_wakes_the_send_loop(app: App) -> None:
+    dormant_customer(app, "a", NOW, 100)
+    daemon = Daemon(app, clock=lambda: NOW)
+    woken: list[bool] = []
+    daemon.jobs.after_pass = lambda: woken.append(True)
+    with app.db.write() as conn:
+        register(conn, daemon.name, "host", 1, NOW)
+    report = asyncio.run(daemon.jobs.run_pass())
+    assert report is not None
+    assert report.writes is not None
+    assert report.writes.queued == 1
+    assert woken == [True]
+    with app.db.read() as conn:
+        (row,) = all_daemons(conn)
+    assert row.last_pass_at == NOW
+    assert row.last_pass is not None
+    assert row.last_pass["queued"] == 1
+    assert daemon.metrics.registry.get_sample_value("reactivator_passes_total", {"outcome": "done"}) == 1
+
+
+def test_a_failing_job_is_recorded_and_does_not_raise(app: App) -> None:
+    daemon = Daemon(app, clock=lambda: NOW)
+    with app.db.write() as conn:
+        register(conn, daemon.name, "host", 1, NOW)
+
+    async def broken() -> None:
+        raise RuntimeError("boom")
+
+    asyncio.run(daemon.guard("segments", broken)())
+    with app.db.read() as conn:
+        (row,) = all_daemons(conn)
+    assert row.last_error == "segments: boom"
