@@ -153,9 +153,9 @@ def ours(port: int, letters: int, pool: int) -> tuple[float, int]:
         seconds = time.perf_counter() - start
         assert report.sent == letters, report
         with app.db.read() as conn:
-            from reactivator.db import outbox
+            from reactivator.db import letters as letter_rows
 
-            one = outbox.load(conn, [1])[0]
+            one = letter_rows.load(conn, [1])[0]
         letter_bytes = len(composer.compose(one, NOW).message.as_bytes())
         app.db.dispose()
         return letters / seconds, letter_bytes

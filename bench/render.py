@@ -25,7 +25,7 @@ from pathlib import Path
 import jinja2
 
 from reactivator.config import load_settings
-from reactivator.core.records import ClaimedLetter
+from reactivator.core.records import Letter
 from reactivator.render.catalog import Catalog, template_name
 from reactivator.render.composer import Composer
 from reactivator.render.context import letter_context
@@ -39,9 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
-def best_per_letter(
-    fn: Callable[[ClaimedLetter], object], letters: list[ClaimedLetter], repeat: int
-) -> float:
+def best_per_letter(fn: Callable[[Letter], object], letters: list[Letter], repeat: int) -> float:
     """Seconds per letter, best of `repeat` passes over all letters (after one warm-up pass)."""
     for letter in letters[:20]:
         fn(letter)
@@ -88,29 +86,29 @@ def main() -> None:
     bare_env.filters.update(money=money, date=long_date, plural=plural, number=number)
     bare = bare_env.get_template(name)
 
-    def links_of(letter: ClaimedLetter) -> LetterLinks:
+    def links_of(letter: Letter) -> LetterLinks:
         return LetterLinks(composer.tokens, settings.web.base_url, letter.letter_id, letter.customer_id, True)
 
     contexts = {
         id(letter): letter_context(letter, settings, locale, links_of(letter), NOW) for letter in letters
     }
 
-    def reference(letter: ClaimedLetter) -> object:
+    def reference(letter: Letter) -> object:
         return bare.render(contexts[id(letter)])
 
-    def full(letter: ClaimedLetter) -> object:
+    def full(letter: Letter) -> object:
         return composer.compose(letter, NOW, locale=locale).message.as_bytes()
 
     inliner = PremailerInliner()
 
-    def naive(letter: ClaimedLetter) -> object:
+    def naive(letter: Letter) -> object:
         return inliner.inline(bare.render(contexts[id(letter)]))
 
     # The parts of the full path, each on its own.
-    def context_only(letter: ClaimedLetter) -> object:
+    def context_only(letter: Letter) -> object:
         return letter_context(letter, settings, locale, links_of(letter), NOW)
 
-    def templates_only(letter: ClaimedLetter) -> object:
+    def templates_only(letter: Letter) -> object:
         ctx = contexts[id(letter)]
         html = catalog.render_html(locale, step.key, ctx)
         return (
@@ -121,12 +119,12 @@ def main() -> None:
 
     rendered = {id(letter): templates_only(letter) for letter in letters}
 
-    def links_only(letter: ClaimedLetter) -> object:
+    def links_only(letter: Letter) -> object:
         _subject, html, text = rendered[id(letter)]  # type: ignore[misc]
         links = links_of(letter)
         return links.track_html(html), links.track_text(text)
 
-    def mime_only(letter: ClaimedLetter) -> object:
+    def mime_only(letter: Letter) -> object:
         subject, html, text = rendered[id(letter)]  # type: ignore[misc]
         envelope = Envelope(
             "Demo Shop",
@@ -142,7 +140,7 @@ def main() -> None:
 
     messages = {id(letter): mime_only(letter) for letter in letters}
 
-    def bytes_only(letter: ClaimedLetter) -> object:
+    def bytes_only(letter: Letter) -> object:
         return messages[id(letter)].as_bytes()  # type: ignore[attr-defined]
 
     ref = best_per_letter(reference, letters, args.repeat)

@@ -18,10 +18,13 @@ from typing import Any, TextIO
 import structlog
 from structlog.types import EventDict, WrappedLogger
 
+from reactivator.core.routes import SIGNED_ROUTES
+
 LEVELS = ("debug", "info", "warning", "error")
 _SECRET_KEYS = frozenset({"password", "token", "body", "html", "text", "secret", "authorization"})
-# Our signed routes: /c/<token>, /o/<token>.gif, /u/<token>, /s/<token>/<reason>.
-_SIGNED_LINK = re.compile(r"(/[cous]/)[A-Za-z0-9_.\-]{16,}")
+# Our signed routes (core/routes.py): /c/<token>, /o/<token>.gif, /u/<token>, /s/<token>/<reason>.
+_PREFIXES = "|".join(re.escape(route.prefix) for route in SIGNED_ROUTES)
+_SIGNED_LINK = re.compile(rf"(/(?:{_PREFIXES})/)[A-Za-z0-9_.\-]{{16,}}")
 # A mail server's reply often repeats the address; the domain is all an operator needs.
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 

@@ -59,7 +59,7 @@ def decode_tags(stored: str) -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimedLetter:
+class Letter:
     """Everything needed to build and send one letter: plain data, never rows."""
 
     letter_id: int

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from reactivator.core.model import EnrollmentStatus, Subscription
 from reactivator.core.records import CustomerRecord, Rejection, decode_tags, encode_tags
 from reactivator.db.dialect import chunks, insert_for
-from reactivator.db.outbox import cancel_queued
+from reactivator.db.letters import cancel_queued
 from reactivator.db.tables import customers, enrollments, letters, suppressions
 
 _FIELDS = ("email", "email_key", "first_name", "last_name", "locale", "timezone", "account_manager")

@@ -26,7 +26,7 @@ from reactivator.core.model import (
     Subscription,
 )
 from reactivator.db.dialect import insert_for
-from reactivator.db.outbox import cancel_queued
+from reactivator.db.letters import cancel_queued
 from reactivator.db.planner import PlanQuery, step_values
 from reactivator.db.tables import customers, enrollments, letters
 

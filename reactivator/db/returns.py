@@ -13,7 +13,7 @@ from reactivator.core.model import EnrollmentKind, EnrollmentStatus, LadderState
 from reactivator.core.records import OrderRecord
 from reactivator.core.returns import EnrollmentSnapshot, OrderEffect, order_effect
 from reactivator.db.dialect import chunks
-from reactivator.db.outbox import cancel_queued
+from reactivator.db.letters import cancel_queued
 from reactivator.db.tables import customers, enrollments, letters, orders
 
 

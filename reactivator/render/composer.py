@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from reactivator.config import Settings
 from reactivator.core.locales import LOCALES
-from reactivator.core.records import ClaimedLetter
+from reactivator.core.records import Letter
 from reactivator.errors import InputError
 from reactivator.render.catalog import Catalog
 from reactivator.render.context import letter_context
@@ -55,7 +55,7 @@ class LetterBuilder(Protocol):
     @property
     def step_keys(self) -> frozenset[str]: ...
 
-    def compose(self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None) -> Composed: ...
+    def compose(self, letter: Letter, now: datetime, *, locale: str | None = None) -> Composed: ...
 
 
 class Composer:
@@ -97,17 +97,17 @@ class Composer:
         token = token_url.rsplit("/", 1)[1]
         return f"{address}?subject={quote('unsubscribe ' + token)}"
 
-    def links_for(self, letter: ClaimedLetter) -> LetterLinks:
+    def links_for(self, letter: Letter) -> LetterLinks:
         tracking = self.settings.campaign.tracking
         return LetterLinks(
             self.tokens, self.settings.web.base_url, letter.letter_id, letter.customer_id, tracking
         )
 
-    def context_for(self, letter: ClaimedLetter, now: datetime, locale: str) -> dict[str, Any]:
+    def context_for(self, letter: Letter, now: datetime, locale: str) -> dict[str, Any]:
         """The template context of a letter, as compose builds it."""
         return letter_context(letter, self.settings, locale, self.links_for(letter), now)
 
-    def compose(self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None) -> Composed:
+    def compose(self, letter: Letter, now: datetime, *, locale: str | None = None) -> Composed:
         """The finished letter, in the customer's language unless `locale` is given."""
         s = self.settings
         locale = locale or self.locale_of(letter.locale)

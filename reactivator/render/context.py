@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from reactivator.config import Settings, SignerSettings
-from reactivator.core.records import ClaimedLetter
+from reactivator.core.records import Letter
 from reactivator.render.environment import plain
 from reactivator.render.links import LetterLinks
 from reactivator.render.message import one_line
@@ -43,7 +43,7 @@ def pick_products(settings: Settings, tags: frozenset[str]) -> list[dict[str, An
 
 
 def letter_context(
-    letter: ClaimedLetter, settings: Settings, locale: str, links: LetterLinks, now: datetime
+    letter: Letter, settings: Settings, locale: str, links: LetterLinks, now: datetime
 ) -> dict[str, Any]:
     """Everything a template may use for this letter, as plain data."""
     shop = settings.shop

@@ -24,9 +24,9 @@ from typing import Any, ClassVar
 
 from itsdangerous import BadData, Serializer, Signer, want_bytes
 
+from reactivator.core.routes import CLICK, OPEN, SIGNED_ROUTES, SURVEY, UNSUBSCRIBE, SignedRoute
 from reactivator.errors import InputError
 
-PURPOSES = ("click", "open", "unsubscribe", "survey")
 # An absolute link in an <a href="..."> of rendered (escaped) HTML.
 _HREF = re.compile(r'(<a\b[^>]*?\bhref=")(https?://[^"]+)(")', re.I)
 # A URL in plain text, without the sentence's final punctuation.
@@ -69,8 +69,26 @@ class _KeyCachingSigner(Signer):
         return self._derived[cache_key]
 
 
+@dataclass(frozen=True, slots=True)
+class ClickToken:
+    letter_id: int
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerToken:
+    """An unsubscribe or survey token: whose letter it came in."""
+
+    customer_id: int
+    letter_id: int
+
+
 class Tokens:
-    """Sign and verify the tokens of each purpose with the given keys (newest first)."""
+    """Make and read the signed token of each route with the given keys (newest first).
+
+    The one place tokens are built and taken apart: each reader checks the
+    payload's shape and raises InputError for anything it did not make.
+    """
 
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys or any(len(k) < 16 for k in keys):
@@ -78,8 +96,13 @@ class Tokens:
         # itsdangerous signs with the last key and verifies with all of them.
         ordered = list(reversed(keys))
         self._serializers = {
-            p: Serializer(ordered, salt=f"reactivator.{p}", serializer=_UrlSafeJson, signer=_KeyCachingSigner)
-            for p in PURPOSES
+            route.purpose: Serializer(
+                ordered,
+                salt=f"reactivator.{route.purpose}",
+                serializer=_UrlSafeJson,
+                signer=_KeyCachingSigner,
+            )
+            for route in SIGNED_ROUTES
         }
 
     def sign(self, purpose: str, payload: Any) -> str:
@@ -91,6 +114,38 @@ class Tokens:
             return self._serializers[purpose].loads(token)
         except (BadData, UnicodeError, ValueError) as exc:
             raise InputError(f"invalid {purpose} token") from exc
+
+    # The routes' tokens, made and read.
+
+    def click(self, letter_id: int, url: str) -> str:
+        return self.sign(CLICK.purpose, [letter_id, url])
+
+    def read_click(self, token: str) -> ClickToken:
+        payload = self.verify(CLICK.purpose, token)
+        match payload:
+            case [int(letter_id), str(url)] if url.startswith(("https://", "http://")):
+                return ClickToken(letter_id, url)
+        raise InputError("invalid click token")
+
+    def open(self, letter_id: int) -> str:
+        return self.sign(OPEN.purpose, letter_id)
+
+    def read_open(self, token: str) -> int:
+        payload = self.verify(OPEN.purpose, token)
+        if isinstance(payload, int) and not isinstance(payload, bool):
+            return payload
+        raise InputError("invalid open token")
+
+    def for_customer(self, route: SignedRoute, customer_id: int, letter_id: int) -> str:
+        """An unsubscribe or survey token."""
+        return self.sign(route.purpose, [customer_id, letter_id])
+
+    def read_customer(self, route: SignedRoute, token: str) -> CustomerToken:
+        payload = self.verify(route.purpose, token)
+        match payload:
+            case [int(customer_id), int(letter_id)] if not isinstance(customer_id, bool):
+                return CustomerToken(customer_id, letter_id)
+        raise InputError(f"invalid {route.purpose} token")
 
 
 @dataclass(frozen=True)
@@ -105,19 +160,20 @@ class LetterLinks:
 
     @cached_property
     def unsubscribe(self) -> str:
-        return f"{self.base_url}/u/{self.tokens.sign('unsubscribe', [self.customer_id, self.letter_id])}"
+        token = self.tokens.for_customer(UNSUBSCRIBE, self.customer_id, self.letter_id)
+        return self.base_url + UNSUBSCRIBE.path(token)
 
     @cached_property
     def _survey_token(self) -> str:
-        return self.tokens.sign("survey", [self.customer_id, self.letter_id])
+        return self.tokens.for_customer(SURVEY, self.customer_id, self.letter_id)
 
     def survey(self, reason: str) -> str:
         """One signed token per letter; the reason follows it and is checked against the configured list."""
-        return f"{self.base_url}/s/{self._survey_token}/{reason}"
+        return self.base_url + SURVEY.path(self._survey_token, reason=reason)
 
     @property
     def open_pixel(self) -> str:
-        return f"{self.base_url}/o/{self.tokens.sign('open', self.letter_id)}.gif"
+        return self.base_url + OPEN.path(self.tokens.open(self.letter_id))
 
     @cached_property
     def _clicks(self) -> dict[str, str]:
@@ -126,7 +182,7 @@ class LetterLinks:
     def click(self, url: str) -> str:
         """The click URL for `url` (the HTML and text parts share it)."""
         if url not in self._clicks:
-            self._clicks[url] = f"{self.base_url}/c/{self.tokens.sign('click', [self.letter_id, url])}"
+            self._clicks[url] = self.base_url + CLICK.path(self.tokens.click(self.letter_id, url))
         return self._clicks[url]
 
     def _trackable(self, url: str) -> bool:

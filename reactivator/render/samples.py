@@ -11,14 +11,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
-from reactivator.core.records import ClaimedLetter
+from reactivator.core.records import Letter
 from reactivator.render.composer import StepInfo
 
 SAMPLE_NAMES = ("new", "vip", "long-name", "cyrillic", "no-first-name", "hostile")
 
 
-def _base(now: datetime) -> ClaimedLetter:
-    return ClaimedLetter(
+def _base(now: datetime) -> Letter:
+    return Letter(
         letter_id=0,
         message_id="<sample@reactivator.invalid>",
         step_key="",
@@ -44,7 +44,7 @@ def _base(now: datetime) -> ClaimedLetter:
     )
 
 
-def sample_letter(name: str, now: datetime) -> ClaimedLetter:
+def sample_letter(name: str, now: datetime) -> Letter:
     """The sample customer `name` (one of SAMPLE_NAMES), before a step is applied."""
     base = _base(now)
     if name == "new":
@@ -100,14 +100,14 @@ def sample_letter(name: str, now: datetime) -> ClaimedLetter:
     raise ValueError(f"no sample customer {name!r}; choose one of {', '.join(SAMPLE_NAMES)}")
 
 
-def sample_at(name: str, step: StepInfo, now: datetime) -> ClaimedLetter:
+def sample_at(name: str, step: StepInfo, now: datetime) -> Letter:
     """Sample customer `name` with a letter of `step` queued for them."""
     return at_step(sample_letter(name, now), step.key, step.index, step.discount, step.kind, now)
 
 
 def at_step(
-    letter: ClaimedLetter, step_key: str, step_index: int, discount: int, kind: str, now: datetime
-) -> ClaimedLetter:
+    letter: Letter, step_key: str, step_index: int, discount: int, kind: str, now: datetime
+) -> Letter:
     """The sample as it would be for `step_key`: discount, a sample coupon and its expiry."""
     return replace(
         letter,

@@ -21,7 +21,7 @@ from faker import Faker
 
 from reactivator.config import DatabaseSettings, load_settings
 from reactivator.core.records import CustomerRecord, OrderRecord
-from reactivator.db import outbox
+from reactivator.db import letters as letter_rows
 from reactivator.db.orders import write_orders
 from reactivator.mail.capture import CaptureServer
 from reactivator.mail.memory import MemoryMailer
@@ -160,7 +160,7 @@ def _feed_orders(app: App, pending: list[OrderRecord], until: datetime) -> list[
 def _coupon_returns(app: App, rng: random.Random, at: datetime) -> list[OrderRecord]:
     """Some people who just got a letter come back with its coupon within a few weeks."""
     with app.db.read() as conn:
-        sent = outbox.coupons_sent_between(conn, at, at + timedelta(hours=12))
+        sent = letter_rows.coupons_sent_between(conn, at, at + timedelta(hours=12))
     orders = []
     for customer, code in sent:
         if rng.random() > 0.12:

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from reactivator.core.engagement import is_machine
 from reactivator.core.model import Subscription
+from reactivator.core.routes import SURVEY, UNSUBSCRIBE, SignedRoute
 from reactivator.db import engagement as repo
 from reactivator.db.customers import set_subscription
 from reactivator.errors import InputError
@@ -63,24 +64,13 @@ class Engagement:
 
     def opened(self, token: str, visit: Visit) -> None:
         """Record an open from the pixel."""
-        letter_id, _ = self._verified(token, "open")
-        self._record(letter_id, "open", None, visit)
+        self._record(self.tokens.read_open(token), "open", None, visit)
 
     def clicked(self, token: str, visit: Visit) -> str:
         """Record a click; the destination, which only the signed token can name."""
-        letter_id, payload = self._verified(token, "click")
-        url = payload[1] if isinstance(payload, list) and len(payload) == 2 else None
-        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
-            raise InputError("invalid click token")
-        self._record(letter_id, "click", url, visit)
-        return url
-
-    def _verified(self, token: str, purpose: str) -> tuple[int, object]:
-        payload = self.tokens.verify(purpose, token)
-        letter_id = payload[0] if isinstance(payload, list) and payload else payload
-        if not isinstance(letter_id, int):
-            raise InputError(f"invalid {purpose} token")
-        return letter_id, payload
+        click = self.tokens.read_click(token)
+        self._record(click.letter_id, "click", click.url, visit)
+        return click.url
 
     def _record(self, letter_id: int, kind: str, url: str | None, visit: Visit) -> None:
         # One transaction for the lookup and the write: opens come in floods.
@@ -93,30 +83,27 @@ class Engagement:
                 conn, letter_id, ref.customer_id, kind, url, machine, visit.user_agent, visit.now
             )
 
-    def _customer_of(self, token: str, purpose: str) -> tuple[int, int, repo.LetterRef]:
-        payload = self.tokens.verify(purpose, token)
-        if not (isinstance(payload, list) and len(payload) == 2 and all(isinstance(x, int) for x in payload)):
-            raise InputError(f"invalid {purpose} token")
-        customer_id, letter_id = payload
+    def _customer_of(self, token: str, route: SignedRoute) -> tuple[int, int, repo.LetterRef]:
+        found = self.tokens.read_customer(route, token)
         with self.app.db.read() as conn:
-            ref = repo.letter_ref(conn, letter_id)
-        if ref is None or ref.customer_id != customer_id:
+            ref = repo.letter_ref(conn, found.letter_id)
+        if ref is None or ref.customer_id != found.customer_id:
             raise NotFound("no such letter")
-        return customer_id, letter_id, ref
+        return found.customer_id, found.letter_id, ref
 
     def check_unsubscribe(self, token: str) -> None:
         """Validate an unsubscribe token without acting on it (the GET confirmation page)."""
-        self._customer_of(token, "unsubscribe")
+        self._customer_of(token, UNSUBSCRIBE)
 
     def unsubscribe(self, token: str, now: datetime) -> bool:
         """Opt the customer out at once; False if they already were."""
-        customer_id, _, _ = self._customer_of(token, "unsubscribe")
+        customer_id, _, _ = self._customer_of(token, UNSUBSCRIBE)
         with self.app.db.write() as conn:
             return set_subscription(conn, customer_id, Subscription.UNSUBSCRIBED, now, "unsubscribed by link")
 
     def survey(self, token: str, reason: str, visit: Visit) -> bool:
         """Record a survey answer; False (nothing written) when a machine followed the link."""
-        customer_id, letter_id, ref = self._customer_of(token, "survey")
+        customer_id, letter_id, ref = self._customer_of(token, SURVEY)
         if reason not in self.app.settings.campaign.survey_reasons:
             raise NotFound(f"no survey answer {reason!r}")
         if self._machine(visit, ref):

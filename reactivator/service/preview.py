@@ -17,8 +17,8 @@ from reactivator.core.model import (
     EnrollmentStatus,
     LetterStatus,
 )
-from reactivator.core.records import ClaimedLetter
-from reactivator.db import outbox
+from reactivator.core.records import Letter
+from reactivator.db import letters as letter_rows
 from reactivator.db.customers import CustomerSummary, find_customer
 from reactivator.errors import InputError, UnknownCustomerError
 from reactivator.render.composer import Composed, Composer, StepInfo
@@ -35,10 +35,10 @@ class Preview:
     source: str  # where the letter came from, for the reader
 
 
-def _letter_for(customer: CustomerSummary, step: StepInfo, app: App, now: datetime) -> ClaimedLetter:
+def _letter_for(customer: CustomerSummary, step: StepInfo, app: App, now: datetime) -> Letter:
     days = app.settings.campaign.coupon_expiry_days
     domain = app.settings.sender.from_email.rpartition("@")[2]
-    return ClaimedLetter(
+    return Letter(
         letter_id=0,
         message_id=f"<preview.{customer.id}.{step.key}@{domain}>",
         step_key=step.key,
@@ -72,8 +72,8 @@ def preview_customer(
         customer = find_customer(conn, ref)
         if customer is None:
             raise UnknownCustomerError(ref)
-        queued_id = outbox.queued_for(conn, customer.id)
-        queued = outbox.load(conn, [queued_id])[0] if queued_id is not None else None
+        queued_id = letter_rows.queued_for(conn, customer.id)
+        queued = letter_rows.load(conn, [queued_id])[0] if queued_id is not None else None
     if queued is not None and step_key in (None, queued.step_key):
         source = f"letter #{queued.letter_id}, queued for {queued.step_key}"
         return Preview(composer.compose(queued, now), queued.step_key, source)

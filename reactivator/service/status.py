@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reactivator.db import queue as outbox_queue
+from reactivator.db import letter_states
 from reactivator.db.daemons import DaemonRow, all_daemons
-from reactivator.db.outbox import active_pauses
-from reactivator.db.queue import DomainDeferral, LetterError
+from reactivator.db.letter_states import DomainDeferral, LetterError
+from reactivator.db.letters import active_pauses
 from reactivator.service.app import App
 
 STATES = ("due", "in flight", "scheduled", "deferred", "sent", "failed", "expired", "cancelled")
@@ -39,10 +39,10 @@ def status(app: App, now: datetime) -> Status:
     silence = timedelta(seconds=3 * app.settings.daemon.heartbeat_seconds)
     with app.db.read() as conn:
         rows = all_daemons(conn)
-        depth = outbox_queue.depth_by_state(conn, now)
-        deferred = outbox_queue.deferred_by_domain(conn, now)
+        depth = letter_states.depth_by_state(conn, now)
+        deferred = letter_states.deferred_by_domain(conn, now)
         paused = active_pauses(conn, now)
-        errors = outbox_queue.recent_errors(conn)
+        errors = letter_states.recent_errors(conn)
     views = [DaemonView(r, now - r.heartbeat_at <= silence) for r in rows]
     upcoming = [v.row.next_pass_at for v in views if v.alive and v.row.next_pass_at]
     return Status(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from reactivator.core.records import ClaimedLetter
+from reactivator.core.records import Letter
 from reactivator.errors import TemplateError
 from reactivator.render.catalog import read_folder, version_of
 from reactivator.render.check import CheckResult, Problem
@@ -123,6 +123,6 @@ class TemplateVersions:
     def _composer_for(self, locale: str, step_key: str) -> Composer:
         return self._good.get((locale, step_key), self.newest)
 
-    def compose(self, letter: ClaimedLetter, now: datetime, *, locale: str | None = None) -> Composed:
+    def compose(self, letter: Letter, now: datetime, *, locale: str | None = None) -> Composed:
         locale = locale or self.newest.locale_of(letter.locale)
         return self._composer_for(locale, letter.step_key).compose(letter, now, locale=locale)

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from reactivator.core.routes import CLICK, OPEN, SURVEY, UNSUBSCRIBE
 from reactivator.db.engagement import engagement_counts, letter_counts
 from reactivator.errors import InputError
 from reactivator.service.engagement import SIGNATURE_HEADER, Engagement, NotFound, Unauthorized, Visit
@@ -187,10 +188,10 @@ def build_web_app(engagement: Engagement, registry: CollectorRegistry | None = N
         return Response(data, media_type=CONTENT_TYPE_LATEST)
 
     routes = [
-        Route("/o/{token}.gif", pixel, methods=["GET"]),
-        Route("/c/{token}", click, methods=["GET"]),
-        Route("/u/{token}", unsubscribe, methods=["GET", "POST"]),
-        Route("/s/{token}/{reason}", survey, methods=["GET"]),
+        Route(OPEN.pattern, pixel, methods=["GET"]),
+        Route(CLICK.pattern, click, methods=["GET"]),
+        Route(UNSUBSCRIBE.pattern, unsubscribe, methods=["GET", "POST"]),
+        Route(SURVEY.pattern, survey, methods=["GET"]),
         Route("/webhooks/purchase", purchase, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),

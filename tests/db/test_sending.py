@@ -10,7 +10,7 @@ import pytest
 
 from reactivator.core.ports import Outgoing
 from reactivator.core.refusals import Refusal
-from reactivator.db import outbox
+from reactivator.db import letters as letter_rows
 from reactivator.errors import DeliveryError
 from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
@@ -79,7 +79,7 @@ def test_a_letter_claimed_by_a_sender_that_died_is_taken_over_after_its_lease(ap
     dormant_customer(app, "a", NOW, 100)
     enroll_and_queue(app, NOW)
     with app.db.write() as conn:
-        assert len(outbox.claim(conn, NOW, 10, timedelta(minutes=5), "dead-worker")) == 1
+        assert len(letter_rows.claim(conn, NOW, 10, timedelta(minutes=5), "dead-worker")) == 1
     mailer = MemoryMailer()
     assert asyncio.run(send_due(app, mailer, NOW + timedelta(minutes=1), worker="w2")).sent == 0
     assert asyncio.run(send_due(app, mailer, NOW + timedelta(minutes=6), worker="w2")).sent == 1
@@ -91,9 +91,9 @@ def test_two_senders_never_hold_the_same_letter(app: App) -> None:
         dormant_customer(app, f"c{n}", NOW, 100)
     enroll_and_queue(app, NOW)
     with app.db.write() as conn:
-        first = outbox.claim(conn, NOW, 6, timedelta(minutes=5), "w1")
+        first = letter_rows.claim(conn, NOW, 6, timedelta(minutes=5), "w1")
     with app.db.write() as conn:
-        second = outbox.claim(conn, NOW, 6, timedelta(minutes=5), "w2")
+        second = letter_rows.claim(conn, NOW, 6, timedelta(minutes=5), "w2")
     assert len(first) == 6
     assert len(second) == 4
     assert not set(first) & set(second)

@@ -70,3 +70,23 @@ def test_tracking_switched_off_leaves_links_alone_and_adds_no_pixel() -> None:
     html = '<html><body><a href="https://shop.example.com/">Shop</a></body></html>'
     assert links(tracking=False).track_html(html) == html
     assert links(tracking=False).track_text("https://shop.example.com/") == "https://shop.example.com/"
+
+
+def test_each_route_reads_back_only_the_tokens_made_for_it() -> None:
+    from reactivator.core.routes import SURVEY, UNSUBSCRIBE
+
+    tokens = Tokens([NEW])
+    assert tokens.read_click(tokens.click(5, "https://shop.example.com/")).url == "https://shop.example.com/"
+    assert tokens.read_open(tokens.open(5)) == 5
+    made = tokens.for_customer(UNSUBSCRIBE, 7, 42)
+    assert (
+        tokens.read_customer(UNSUBSCRIBE, made).customer_id,
+        tokens.read_customer(UNSUBSCRIBE, made).letter_id,
+    ) == (7, 42)
+    for wrong in (
+        lambda: tokens.read_customer(SURVEY, made),  # another route's token
+        lambda: tokens.read_click(tokens.sign("click", [5, "javascript:alert(1)"])),  # no web address
+        lambda: tokens.read_open(tokens.sign("open", [5])),  # the wrong shape
+    ):
+        with pytest.raises(InputError):
+            wrong()

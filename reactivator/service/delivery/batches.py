@@ -15,8 +15,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from reactivator.core.ports import Mailer
-from reactivator.core.records import ClaimedLetter
-from reactivator.db import outbox
+from reactivator.core.records import Letter
+from reactivator.db import letters as letter_rows
 from reactivator.mail.factory import build_mailer
 from reactivator.render.composer import LetterBuilder
 from reactivator.service.app import App
@@ -75,7 +75,7 @@ async def send_due(
         # recorded: it keeps its lease, and is retried only when that runs out.
         run.threads.shutdown(wait=True)
         with app.db.write() as conn:
-            outbox.release_all(conn, run.worker, keep=run.answered)
+            letter_rows.release_all(conn, run.worker, keep=run.answered)
         raise
     finally:
         run.threads.shutdown(wait=True)
@@ -101,24 +101,24 @@ def _claim(run: DeliveryRun) -> list[int]:
     sending = run.app.settings.sending
     lease = timedelta(seconds=sending.lease_seconds)
     with run.app.db.write() as conn:
-        ids = outbox.claim(conn, run.now, sending.batch_size, lease, run.worker)
-        pauses = outbox.active_pauses(conn, run.now) if ids else {}
+        ids = letter_rows.claim(conn, run.now, sending.batch_size, lease, run.worker)
+        pauses = letter_rows.active_pauses(conn, run.now) if ids else {}
     for domain, until in pauses.items():  # pauses set by any sender of the fleet
         run.throttle.pause(domain, (until - run.now).total_seconds())
     return ids
 
 
-def _load(run: DeliveryRun, ids: list[int]) -> list[ClaimedLetter]:
+def _load(run: DeliveryRun, ids: list[int]) -> list[Letter]:
     with run.app.db.read() as conn:
-        return outbox.load(conn, ids)
+        return letter_rows.load(conn, ids)
 
 
 def _release(run: DeliveryRun, ids: list[int]) -> None:
     with run.app.db.write() as conn:
-        outbox.release(conn, ids, run.worker)
+        letter_rows.release(conn, ids, run.worker)
 
 
-async def _work(run: DeliveryRun, pending: list[ClaimedLetter], stop: asyncio.Event) -> None:
+async def _work(run: DeliveryRun, pending: list[Letter], stop: asyncio.Event) -> None:
     """One of the mailer's concurrent workers: take the next letter of the batch until none is left."""
     while pending and not stop.is_set():
         await hand_over(run, pending.pop())

@@ -11,8 +11,8 @@ from typing import Any
 from reactivator.core.delivery import Outcome, OutcomeKind, after_refusal, before_sending
 from reactivator.core.model import LetterStatus, Subscription
 from reactivator.core.ports import Outgoing
-from reactivator.core.records import ClaimedLetter
-from reactivator.db import outbox
+from reactivator.core.records import Letter
+from reactivator.db import letters as letter_rows
 from reactivator.db.customers import set_subscription
 from reactivator.errors import DeliveryError
 from reactivator.service.delivery.run import DeliveryRun
@@ -24,12 +24,12 @@ log = logging.getLogger("reactivator.delivery")
 class _Ready:
     """A letter that passed its last checks and is built: it only has to be handed over."""
 
-    letter: ClaimedLetter
+    letter: Letter
     message: EmailMessage
     domain: str
 
 
-def _fields(run: DeliveryRun, letter: ClaimedLetter, **more: Any) -> dict[str, Any]:
+def _fields(run: DeliveryRun, letter: Letter, **more: Any) -> dict[str, Any]:
     """What a log line says about a letter: never its address, body or links."""
     return {
         "campaign": run.app.campaign,
@@ -40,7 +40,7 @@ def _fields(run: DeliveryRun, letter: ClaimedLetter, **more: Any) -> dict[str, A
     }
 
 
-async def hand_over(run: DeliveryRun, letter: ClaimedLetter) -> None:
+async def hand_over(run: DeliveryRun, letter: Letter) -> None:
     """Check, build and send one letter, and record its outcome in the report and the ledger."""
     ready = await run.off_loop(_prepare, run, letter)
     if isinstance(ready, Outcome):
@@ -76,13 +76,13 @@ async def hand_over(run: DeliveryRun, letter: ClaimedLetter) -> None:
     run.report.count((await run.record(letter.letter_id, _apply, run, letter, sent, domain)).kind)
 
 
-def _prepare(run: DeliveryRun, letter: ClaimedLetter) -> _Ready | Outcome:
+def _prepare(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:
     """Check the letter once more and build it; or end or defer it (recorded), and say how."""
     app = run.app
     # Read what may have changed since the batch was loaded: a purchase or an
     # unsubscribe may have landed while earlier letters of the batch went out.
     with app.db.read() as conn:
-        state = outbox.current_state(conn, letter.letter_id)
+        state = letter_rows.current_state(conn, letter.letter_id)
     letter = replace(letter, email=letter.email if state.has_email else None)
     zone = letter.timezone or app.policy.default_timezone
     stopped = before_sending(state, zone, app.policy.quiet_hours, run.now)
@@ -100,7 +100,7 @@ def _prepare(run: DeliveryRun, letter: ClaimedLetter) -> _Ready | Outcome:
     return _apply(run, letter, stopped, "")
 
 
-def _return_path(run: DeliveryRun, letter: ClaimedLetter) -> str | None:
+def _return_path(run: DeliveryRun, letter: Letter) -> str | None:
     path = run.app.settings.delivery.return_path or None
     if path and "{token}" in path:
         return path.replace("{token}", f"{letter.letter_id}")
@@ -109,7 +109,7 @@ def _return_path(run: DeliveryRun, letter: ClaimedLetter) -> str | None:
 
 def _apply(
     run: DeliveryRun,
-    letter: ClaimedLetter,
+    letter: Letter,
     outcome: Outcome,
     domain: str,
     refusal: DeliveryError | None = None,
@@ -118,27 +118,27 @@ def _apply(
     kind, reason, worker = outcome.kind, outcome.reason, run.worker
     with run.app.db.write() as conn:
         if kind is OutcomeKind.SENT:
-            if not outbox.mark_sent(conn, letter.letter_id, worker, run.now):
+            if not letter_rows.mark_sent(conn, letter.letter_id, worker, run.now):
                 kind = OutcomeKind.LEASE_LOST
         elif kind is OutcomeKind.CANCELLED:
-            outbox.mark_cancelled(conn, letter.letter_id, worker, reason)
+            letter_rows.mark_cancelled(conn, letter.letter_id, worker, reason)
         elif kind in (OutcomeKind.FAILED, OutcomeKind.EXPIRED, OutcomeKind.BOUNCED):
             status = LetterStatus.EXPIRED if kind is OutcomeKind.EXPIRED else LetterStatus.FAILED
-            outbox.mark_failed(conn, letter.letter_id, worker, reason, status)
+            letter_rows.mark_failed(conn, letter.letter_id, worker, reason, status)
             if kind is OutcomeKind.BOUNCED:
                 why = f"bounced: {refusal.summary if refusal else reason}"
                 set_subscription(conn, letter.customer_id, Subscription.BOUNCED, run.now, why)
         else:
             assert outcome.until is not None
             if outcome.pause_domain_until is not None:
-                outbox.pause_domain(conn, domain, outcome.pause_domain_until, reason)
-            outbox.defer(conn, letter.letter_id, worker, outcome.until, reason)
+                letter_rows.pause_domain(conn, domain, outcome.pause_domain_until, reason)
+            letter_rows.defer(conn, letter.letter_id, worker, outcome.until, reason)
     _log(run, letter, replace(outcome, kind=kind), domain, refusal)
     return replace(outcome, kind=kind)
 
 
 def _log(
-    run: DeliveryRun, letter: ClaimedLetter, outcome: Outcome, domain: str, refusal: DeliveryError | None
+    run: DeliveryRun, letter: Letter, outcome: Outcome, domain: str, refusal: DeliveryError | None
 ) -> None:
     status = refusal.status if refusal else None
     match outcome.kind:

@@ -1,4 +1,4 @@
-"""The outbox: claim due letters with a lease, then record what became of each.
+"""Letters: claim due letters with a lease, then record what became of each.
 
 A claim is a conditional UPDATE inside a write transaction (on PostgreSQL the
 candidate rows are locked with SKIP LOCKED, on SQLite the write lock is taken
@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
 
 from reactivator.core.delivery import LetterState
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
-from reactivator.core.records import ClaimedLetter, decode_tags
+from reactivator.core.records import Letter, decode_tags
 from reactivator.db.dialect import insert_for
 from reactivator.db.tables import customers, domain_pauses, enrollments, letters
 
@@ -46,7 +46,7 @@ def claim(conn: Connection, now: datetime, limit: int, lease: timedelta, worker:
     return ids
 
 
-def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
+def load(conn: Connection, letter_ids: list[int]) -> list[Letter]:
     """The claimed letters with their customer and enrollment, as plain data."""
     query = (
         select(
@@ -84,7 +84,7 @@ def load(conn: Connection, letter_ids: list[int]) -> list[ClaimedLetter]:
         .order_by(letters.c.id)
     )
     return [
-        ClaimedLetter(
+        Letter(
             letter_id=r.id,
             message_id=r.message_id,
             step_key=r.step_key,

@@ -1,4 +1,4 @@
-"""What the outbox looks like right now: depth by state, deferrals by domain, recent errors."""
+"""What the letters look like right now: depth by state, deferrals by domain, recent errors."""
 
 from __future__ import annotations
 
