@@ -73,7 +73,7 @@ def main() -> None:
             sample_letter(SAMPLE_NAMES[i % len(SAMPLE_NAMES)], NOW),
             step.key,
             step.index,
-            step.discount,
+            step.discount_percent,
             step.kind,
             NOW,
         )

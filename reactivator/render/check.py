@@ -23,8 +23,9 @@ from html.parser import HTMLParser
 from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError, TemplateNotFound
 
+from reactivator.core.model import Step
 from reactivator.render.catalog import SUFFIXES, Catalog, template_name
-from reactivator.render.composer import Composed, Composer, StepInfo
+from reactivator.render.composer import Composed, Composer
 from reactivator.render.inline import canonical, has_dynamic_css
 from reactivator.render.samples import SAMPLE_NAMES, sample_at
 
@@ -179,7 +180,7 @@ class Checker:
         for name, error in self.catalog.inline_errors.items():
             self._add(name, 1, f"CSS could not be inlined once ({error}); inlined per letter", "note")
 
-    def _check_step(self, locale: str, step: StepInfo) -> None:
+    def _check_step(self, locale: str, step: Step) -> None:
         names = {part: template_name(locale, step.key, part) for part in SUFFIXES}
         for part in ("subject", "html"):
             if not self.catalog.has(names[part]):
@@ -219,7 +220,7 @@ class Checker:
             )
 
     def _lint(
-        self, locale: str, step: StepInfo, names: dict[str, str], composed: Composed, raw: str, sample: str
+        self, locale: str, step: Step, names: dict[str, str], composed: Composed, raw: str, sample: str
     ) -> None:
         html_files = [names["html"], f"{locale}/_strings.j2", "_layout.html.j2"]
         text_files = [names["txt"], f"{locale}/_strings.j2"]
@@ -241,16 +242,16 @@ class Checker:
         for part, content in parts.items():
             files = {"subject": [names["subject"]], "html": html_files, "txt": text_files}[part]
             for pct in {int(m) for m in _PERCENT.findall(content)}:
-                if pct != step.discount:
+                if pct != step.discount_percent:
                     file, line = self._locate(files, f"{pct}%")
-                    expected = f"{step.discount}%" if step.discount else "no discount"
+                    expected = f"{step.discount_percent}%" if step.discount_percent else "no discount"
                     self._add(file, line, f"shows {pct}% but step {step.key!r} gives {expected}")
-        if step.discount:
+        if discount := step.discount_percent:
             code = composed.context["offer"]["code"]
             for part, content in (("html", visible_html), ("txt", composed.untracked_text)):
-                if f"{step.discount}%" not in content.replace(f"{step.discount} %", f"{step.discount}%"):
+                if f"{discount}%" not in content.replace(f"{discount} %", f"{discount}%"):
                     file = names["html"] if part == "html" else text_name
-                    self._add(file, 0, f"the {step.discount}% discount of this step is not shown")
+                    self._add(file, 0, f"the {discount}% discount of this step is not shown")
                 if code not in content:
                     file = names["html"] if part == "html" else text_name
                     self._add(file, 0, "the coupon code is not shown: add {{ offer.code }}")

@@ -15,7 +15,9 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from reactivator.config import Settings
+from reactivator.config.policy import policy_from_settings
 from reactivator.core.locales import LOCALES
+from reactivator.core.model import Step
 from reactivator.core.records import Letter
 from reactivator.errors import InputError
 from reactivator.render.catalog import Catalog
@@ -24,15 +26,6 @@ from reactivator.render.links import LetterLinks, Tokens
 from reactivator.render.message import Envelope, build_message, encoded_subject, one_line
 
 TEST_PREFIX = "[TEST] "
-
-
-@dataclass(frozen=True, slots=True)
-class StepInfo:
-    key: str
-    index: int
-    kind: str  # "ladder" or "apology"
-    from_days: int
-    discount: int
 
 
 @dataclass(frozen=True)
@@ -65,18 +58,15 @@ class Composer:
         self.settings = settings
         self.catalog = catalog
         self.tokens = tokens
+        self.policy = policy_from_settings(settings)
         self.locales = list(LOCALES)
         self.step_keys = frozenset(step.key for step in self.steps())
 
-    def steps(self) -> list[StepInfo]:
+    def steps(self) -> tuple[Step, ...]:
         """The campaign's ladder and the apology, in order."""
-        c = self.settings.campaign
-        ladder = [
-            StepInfo(s.key, i, "ladder", s.from_days, s.discount_percent) for i, s in enumerate(c.steps)
-        ]
-        return [*ladder, StepInfo(c.apology.key, 0, "apology", c.apology.from_days, 0)]
+        return self.policy.all_steps()
 
-    def step(self, key: str) -> StepInfo:
+    def step(self, key: str) -> Step:
         """The step called `key`; InputError naming the steps there are."""
         for step in self.steps():
             if step.key == key:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
+from reactivator.core.model import EnrollmentStatus, LetterStatus, Step, Subscription
 from reactivator.core.records import Letter
-from reactivator.render.composer import StepInfo
 
 SAMPLE_NAMES = ("new", "vip", "long-name", "cyrillic", "no-first-name", "hostile")
 
@@ -100,9 +99,9 @@ def sample_letter(name: str, now: datetime) -> Letter:
     raise ValueError(f"no sample customer {name!r}; choose one of {', '.join(SAMPLE_NAMES)}")
 
 
-def sample_at(name: str, step: StepInfo, now: datetime) -> Letter:
+def sample_at(name: str, step: Step, now: datetime) -> Letter:
     """Sample customer `name` with a letter of `step` queued for them."""
-    return at_step(sample_letter(name, now), step.key, step.index, step.discount, step.kind, now)
+    return at_step(sample_letter(name, now), step.key, step.index, step.discount_percent, step.kind, now)
 
 
 def at_step(

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from reactivator.config import Settings, load_settings
-from reactivator.core.model import Policy, QuietHours, Step, ValueClass, ValueRules
+from reactivator.config.policy import policy_from_settings
+from reactivator.core.model import Policy
 from reactivator.db.engine import Database
 
 
@@ -25,27 +26,6 @@ class App:
     @property
     def attribution(self) -> timedelta:
         return timedelta(days=self.settings.campaign.attribution_days)
-
-
-def policy_from_settings(settings: Settings) -> Policy:
-    """The core's view of the campaign settings."""
-    c = settings.campaign
-    return Policy(
-        steps=tuple(Step(s.key, s.from_days, s.discount_percent) for s in c.steps),
-        apology=Step(c.apology.key, c.apology.from_days, 0),
-        rules=ValueRules(
-            include_classes=frozenset(ValueClass(v) for v in c.include_classes),
-            exclude_tags=frozenset(c.exclude_tags),
-            include_tags=frozenset(c.include_tags),
-            min_orders=c.min_orders,
-            min_revenue_cents=round(c.min_revenue * 100),
-        ),
-        min_gap=timedelta(days=c.min_gap_days),
-        cap_letters=c.cap_letters,
-        cap_window=timedelta(days=c.cap_days),
-        quiet_hours=QuietHours(c.quiet_start, c.quiet_end) if c.quiet_hours else None,
-        default_timezone=settings.shop.default_timezone,
-    )
 
 
 def open_app(config_path: Path | None = None, *, require_schema: bool = True, **overrides: Any) -> App:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 
 from reactivator.core.coupons import normalise_coupon
-from reactivator.core.model import Subscription
+from reactivator.core.ladder import is_dormant
+from reactivator.core.model import Policy, Subscription
 from reactivator.core.records import OrderRecord
 from reactivator.db import customers as repo
 from reactivator.db.returns import ReturnedCustomer
@@ -89,13 +90,18 @@ class CustomerView:
     enrollments: list[dict[str, object]]
 
 
-def status_label(c: repo.CustomerSummary, running: bool, now: datetime, first_tier_days: int) -> str:
-    """The status a marketer sees; `returned` is shown prominently because it is fragile."""
+def status_label(c: repo.CustomerSummary, running: bool, now: datetime, policy: Policy) -> str:
+    """The status a marketer sees; `returned` is shown prominently because it is fragile.
+
+    Dormant means what the engine means by it (core's `is_dormant`: the first
+    letter can be due), not the first segment tier, so this page never says
+    "active" about someone the ladder is writing to.
+    """
     if c.subscription is not Subscription.SUBSCRIBED:
         return c.subscription.value
     if c.last_purchase_at is None:
         return "never bought"
-    dormant = c.last_purchase_at <= now - timedelta(days=first_tier_days)
+    dormant = is_dormant(c.last_purchase_at, policy, now)
     if c.returned_at is not None and not dormant:
         return "returned"
     if running:
@@ -112,5 +118,5 @@ def show(app: App, ref: str, now: datetime) -> CustomerView:
             raise UnknownCustomerError(ref)
         history = repo.enrollment_history(conn, customer.id)
     running = any(h["status"] == "active" for h in history)
-    label = status_label(customer, running, now, app.settings.segments.tiers[0])
+    label = status_label(customer, running, now, app.policy)
     return CustomerView(customer, label, history)

@@ -16,12 +16,13 @@ from reactivator.core.model import (
     EnrollmentKind,
     EnrollmentStatus,
     LetterStatus,
+    Step,
 )
 from reactivator.core.records import Letter
 from reactivator.db import letters as letter_rows
 from reactivator.db.customers import CustomerSummary, find_customer
 from reactivator.errors import InputError, UnknownCustomerError
-from reactivator.render.composer import Composed, Composer, StepInfo
+from reactivator.render.composer import Composed, Composer
 from reactivator.service import passes
 from reactivator.service.app import App
 
@@ -35,7 +36,7 @@ class Preview:
     source: str  # where the letter came from, for the reader
 
 
-def _letter_for(customer: CustomerSummary, step: StepInfo, app: App, now: datetime) -> Letter:
+def _letter_for(customer: CustomerSummary, step: Step, app: App, now: datetime) -> Letter:
     days = app.settings.campaign.coupon_expiry_days
     domain = app.settings.sender.from_email.rpartition("@")[2]
     return Letter(
@@ -44,9 +45,9 @@ def _letter_for(customer: CustomerSummary, step: StepInfo, app: App, now: dateti
         step_key=step.key,
         step_index=step.index,
         kind=step.kind,
-        discount_percent=step.discount,
-        coupon_code=app.settings.campaign.coupon_prefix + PREVIEW_COUPON if step.discount else None,
-        coupon_expires_at=now + timedelta(days=days) if step.discount else None,
+        discount_percent=step.discount_percent,
+        coupon_code=app.settings.campaign.coupon_prefix + PREVIEW_COUPON if step.discount_percent else None,
+        coupon_expires_at=now + timedelta(days=days) if step.discount_percent else None,
         customer_id=customer.id,
         customer_external_id=customer.external_id,
         email=customer.email,

@@ -143,7 +143,7 @@ def test_a_step_without_a_text_template_gets_its_text_from_the_html(
     composer = make_composer(folder)
     assert check(composer, NOW).errors == []
     info = composer.step(step)
-    letter = at_step(sample_letter("new", NOW), info.key, info.index, info.discount, info.kind, NOW)
+    letter = at_step(sample_letter("new", NOW), info.key, info.index, info.discount_percent, info.kind, NOW)
     composed = composer.compose(letter, NOW)
     assert "<td" not in composed.untracked_text
     assert "<a " not in composed.untracked_text

@@ -43,7 +43,7 @@ def test_inline_once_equals_per_letter_inlining_for_every_shipped_template(shipp
         for locale in shipped.locales:
             for sample in SAMPLE_NAMES:
                 letter = at_step(
-                    sample_letter(sample, NOW), step.key, step.index, step.discount, step.kind, NOW
+                    sample_letter(sample, NOW), step.key, step.index, step.discount_percent, step.kind, NOW
                 )
                 composed = shipped.compose(letter, NOW, locale=locale)
                 raw = shipped.catalog.render_raw_html(locale, step.key, composed.context)

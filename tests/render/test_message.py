@@ -16,7 +16,7 @@ from tests.render.conftest import NOW, make_composer
 
 def compose(composer: Composer, step_key: str, locale: str, sample: str) -> Composed:
     step = composer.step(step_key)
-    letter = at_step(sample_letter(sample, NOW), step.key, step.index, step.discount, step.kind, NOW)
+    letter = at_step(sample_letter(sample, NOW), step.key, step.index, step.discount_percent, step.kind, NOW)
     return composer.compose(letter, NOW, locale=locale)
 
 

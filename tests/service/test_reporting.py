@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from reactivator.config.campaign import SegmentSettings
 from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import show
@@ -119,3 +120,16 @@ def test_segment_detail_counts_who_can_be_mailed_and_the_value_classes(app: App)
     assert tier.class_a == 1
     assert (tier.class_a + tier.class_b + tier.class_c) == 5
     assert segments(app, NOW).tiers[0].reachable is None  # the lean report reads less
+
+
+def test_the_customer_page_calls_dormant_whoever_the_ladder_would_write_to(db_url: str) -> None:
+    # segment tiers start later than the first letter: dormancy still follows the ladder
+    settings = make_settings(db_url, segments=SegmentSettings(tiers=(120, 240)))
+    app = app_from_settings(settings)
+    try:
+        dormant_customer(app, "d", NOW, 100)  # past the 90-day first step, before the 120-day tier
+        dormant_customer(app, "a", NOW, 30)
+        assert show(app, "d", NOW).status == "dormant"
+        assert show(app, "a", NOW).status == "active"
+    finally:
+        app.db.dispose()
