@@ -22,14 +22,14 @@ class CaptureHandler:
     """Keeps every message the server accepts, with its envelope recipients and sender."""
 
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    senders: list[str] = field(default_factory=list)
+    return_paths: list[str] = field(default_factory=list)
     raw: list[bytes] = field(default_factory=list)  # the DATA exactly as received
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append((list(envelope.rcpt_tos), parsed))
-        self.senders.append(str(envelope.mail_from))
+        self.return_paths.append(str(envelope.mail_from))
         self.raw.append(bytes(envelope.original_content or envelope.content))
         return "250 OK"
 

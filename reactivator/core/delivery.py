@@ -25,7 +25,7 @@ class OutcomeKind(StrEnum):
     BOUNCED = "bounced"  # the address does not exist: failed, and the address suppressed
     EXPIRED = "expired"  # kept failing for longer than the retry lifetime
     DEFERRED = "deferred"  # back to the queue, to be tried again from `until`
-    LEASE_LOST = "lease_lost"  # sent after another sender had taken it over
+    LEASE_LOST = "lease_lost"  # sent after another worker had taken it over
 
 
 @dataclass(frozen=True, slots=True)

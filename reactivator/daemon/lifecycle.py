@@ -100,7 +100,7 @@ class Daemon:
         self.jobs.after_pass = self.send_loop.wake
         tasks: dict[str, asyncio.Future[Any]] = {
             "web": asyncio.create_task(server._serve([sock]), name="web"),
-            "sender": await self.send_loop.start(),
+            "send loop": await self.send_loop.start(),
         }
         if self.config.watch_templates:
             tasks["watcher"] = asyncio.create_task(templates.watch(), name="watcher")
@@ -155,7 +155,7 @@ class Daemon:
         deadline = time.monotonic() + self.config.shutdown_grace_seconds
         assert self.send_loop is not None
         self.send_loop.stop()
-        await self._finish(tasks["sender"], deadline, cancel=self.send_loop.cancel)
+        await self._finish(tasks["send loop"], deadline, cancel=self.send_loop.cancel)
         for job in list(self.guard.running):  # a pass is one transaction: let it commit, or not at all
             await self._finish(job, deadline, cancel=None)
         if "watcher" in tasks:

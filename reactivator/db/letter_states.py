@@ -29,7 +29,7 @@ class LetterError:
 
 
 def _queued_state(now: datetime) -> ColumnElement[str]:
-    """A queued letter is in flight (claimed by a sender), due (waiting for one), deferred (tried,
+    """A queued letter is in flight (claimed by a worker), due (waiting for one), deferred (tried,
     to be tried again later) or scheduled (not yet tried, held for later: quiet hours)."""
     queued = letters.c.status == LetterStatus.QUEUED.value
     later = and_(queued, letters.c.send_after > now)

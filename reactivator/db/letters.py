@@ -2,7 +2,7 @@
 
 A claim is a conditional UPDATE inside a write transaction (on PostgreSQL the
 candidate rows are locked with SKIP LOCKED, on SQLite the write lock is taken
-up front), so two senders never hold the same letter, and a letter whose
+up front), so two workers never hold the same letter, and a letter whose
 sender died is claimed again once its lease has run out.
 """
 
@@ -169,7 +169,7 @@ def mark_failed(
 
 
 def release(conn: Connection, letter_ids: list[int], worker: str) -> None:
-    """Give back claimed letters this sender will not handle (it is stopping)."""
+    """Give back claimed letters this worker will not handle (it is stopping)."""
     conn.execute(
         update(letters)
         .where(
@@ -196,7 +196,7 @@ def release_all(conn: Connection, worker: str, keep: Iterable[int] = ()) -> int:
 
 
 def pause_domain(conn: Connection, domain: str, until: datetime, reason: str) -> None:
-    """Stop every sender of the fleet from mailing `domain` until `until`."""
+    """Stop every worker of the fleet from mailing `domain` until `until`."""
     values = {"paused_until": until, "reason": reason[:2000]}
     ins = insert_for(conn)(domain_pauses).values(domain=domain, **values)
     conn.execute(ins.on_conflict_do_update(index_elements=[domain_pauses.c.domain], set_=values))

@@ -136,7 +136,7 @@ letters = Table(
     Column("lease_until", UTCDateTime),
     Column("leased_by", String(64)),
     Column("last_error", Text),
-    Column("last_attempt_at", UTCDateTime),  # when a sender last claimed it
+    Column("last_attempt_at", UTCDateTime),  # when a worker last claimed it
     UniqueConstraint("enrollment_id", "step_index"),
     Index("ix_letters_due", "status", "send_after"),
     Index("ix_letters_customer_id_queued_at", "customer_id", "queued_at"),
@@ -227,7 +227,7 @@ daemons = Table(
 )
 
 # A receiving domain that refused a letter by policy (5.7.x) gets nothing from
-# any sender of the fleet until the pause ends.
+# any worker of the fleet until the pause ends.
 domain_pauses = Table(
     "domain_pauses",
     metadata,

@@ -33,9 +33,9 @@ def _refused(code: int, text: str, what: str) -> DeliveryError:
 class SmtpPool:
     """Up to `pool_size` open connections; a letter takes an idle one or opens a new one."""
 
-    def __init__(self, settings: SmtpSettings, envelope_sender: str) -> None:
+    def __init__(self, settings: SmtpSettings, default_return_path: str) -> None:
         self.settings = settings
-        self.envelope_sender = envelope_sender  # the return path when a letter names none
+        self.default_return_path = default_return_path  # the return path when a letter names none
         self._password = os.environ.get(PASSWORD_ENV) or None
         self._slots = asyncio.Semaphore(settings.pool_size)
         self._idle: list[aiosmtplib.SMTP] = []
@@ -88,7 +88,8 @@ class SmtpPool:
         async with self._slots:
             client = self._idle.pop() if self._idle else await self._connect()
             try:
-                await client.sendmail(letter.return_path or self.envelope_sender, [letter.recipient], data)
+                return_path = letter.return_path or self.default_return_path
+                await client.sendmail(return_path, [letter.recipient], data)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 await self._reuse_after_refusal(client)
                 first = exc.recipients[0]

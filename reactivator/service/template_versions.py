@@ -114,7 +114,7 @@ class TemplateVersions:
                 if pair not in good or _sources_of(good[pair], pair) != _sources_of(composer, pair):
                     moved.append(pair)
                 good[pair] = composer
-        # Swapped whole: senders on other threads see the old map or the new, never half.
+        # Swapped whole: send batches on other threads see the old map or the new, never half.
         self._good, self._kept = good, kept
         if not kept:
             self.newest = composer

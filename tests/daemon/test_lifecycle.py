@@ -232,7 +232,7 @@ def test_a_second_sigint_stops_at_once_and_loses_nothing(shop: tuple[Path, dict[
         daemon.signal(signal.SIGINT)
         assert daemon.wait(timeout=30) == 130
         states = letter_states(folder)
-        assert states[("queued", True)] == 0  # nothing left held: another sender may take them at once
+        assert states[("queued", True)] == 0  # nothing left held: another worker may take them at once
         assert sum(states.values()) == CUSTOMERS  # nothing lost
         rerun = DaemonProcess(folder, {**env, "REACTIVATOR_SMTP__POOL_SIZE": "8"}, name="rerun")
         server.delay = 0.0

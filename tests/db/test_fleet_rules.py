@@ -1,4 +1,4 @@
-"""What lets several senders share one database: one pass at a time, and domain pauses for all."""
+"""What lets several workers share one database: one pass at a time, and domain pauses for all."""
 
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def test_a_letter_claimed_by_a_sender_that_died_is_taken_over_after_its_lease(ap
     assert letters_of(app, "a")[0]["attempts"] == 2
 
 
-def test_two_senders_never_hold_the_same_letter(app: App) -> None:
+def test_two_workers_never_hold_the_same_letter(app: App) -> None:
     for n in range(10):
         dormant_customer(app, f"c{n}", NOW, 100)
     enroll_and_queue(app, NOW)

@@ -174,7 +174,7 @@ def test_the_return_path_carries_the_letter_for_verp(db_url: str, fault: tuple[i
     enroll_and_queue(app, NOW)
     assert send(app).sent == 1
     letter_id = letters_of(app, "a")[0]["id"]
-    assert server.senders == [f"bounces+{letter_id}@shop.example.com"]
+    assert server.return_paths == [f"bounces+{letter_id}@shop.example.com"]
     app.db.dispose()
 
 

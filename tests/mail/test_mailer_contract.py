@@ -84,7 +84,7 @@ def rig(kind: str, tmp_path: Path, signer: DkimSigner | None = None) -> Iterator
                 lambda: [
                     (rcpts[0], sender, raw)
                     for (rcpts, _), sender, raw in zip(
-                        handler.messages, handler.senders, handler.raw, strict=True
+                        handler.messages, handler.return_paths, handler.raw, strict=True
                     )
                 ],
                 lambda address, reply, error: handler.rcpt_replies.__setitem__(address, [reply]),

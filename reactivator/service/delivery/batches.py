@@ -70,7 +70,7 @@ async def send_due(
                 await run.off_loop(_release, run, [letter.letter_id for letter in pending])
     except BaseException:
         # Cancelled (or broken): let the results being recorded land (recording is never
-        # cancelled), then give back every letter still held, so that another sender can take
+        # cancelled), then give back every letter still held, so that another worker can take
         # them at once; except a letter the server answered whose result could not be
         # recorded: it keeps its lease, and is retried only when that runs out.
         run.threads.shutdown(wait=True)
@@ -103,7 +103,7 @@ def _claim(run: DeliveryRun) -> list[int]:
     with run.app.db.write() as conn:
         ids = letter_rows.claim(conn, run.now, sending.batch_size, lease, run.worker)
         pauses = letter_rows.active_pauses(conn, run.now) if ids else {}
-    for domain, until in pauses.items():  # pauses set by any sender of the fleet
+    for domain, until in pauses.items():  # pauses set by any worker of the fleet
         run.throttle.pause(domain, (until - run.now).total_seconds())
     return ids
 

@@ -145,7 +145,7 @@ def _log(
         case OutcomeKind.SENT:
             log.info("letter sent", extra=_fields(run, letter, attempt=letter.attempts))
         case OutcomeKind.LEASE_LOST:
-            # Another sender took the letter over after our lease ran out: it may go twice,
+            # Another worker took the letter over after our lease ran out: it may go twice,
             # with the same Message-ID. Counted apart so the operator sees it.
             log.warning("letter sent after its lease ran out; it may go twice", extra=_fields(run, letter))
         case OutcomeKind.BOUNCED:

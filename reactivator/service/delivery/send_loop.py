@@ -30,7 +30,7 @@ from reactivator.service.app import App
 from reactivator.service.delivery.batches import send_due
 from reactivator.service.delivery.report import SendReport
 
-log = logging.getLogger("reactivator.sender")
+log = logging.getLogger("reactivator.delivery")
 
 
 class SendLoop:
