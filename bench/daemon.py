@@ -46,7 +46,7 @@ from reactivator.db.tables import metadata
 from reactivator.mail.capture import free_port
 from reactivator.render.links import Tokens
 from reactivator.service.app import app_from_settings
-from reactivator.service.importing import ImportKind, import_file
+from reactivator.service.imports import ImportKind, import_file
 from reactivator.service.letters import signing_keys
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -38,7 +38,7 @@ from reactivator.render.inline import PremailerInliner
 from reactivator.render.samples import at_step, sample_letter
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.delivery import send_with_configured_mailer
-from reactivator.service.importing import record_customers
+from reactivator.service.imports import record_customers
 from reactivator.service.letters import checked_composer
 from reactivator.service.passes import enroll_and_queue
 

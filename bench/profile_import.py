@@ -3,7 +3,7 @@
     .venv/bin/python bench/profile_import.py [--customers 100000 --orders 500000] [--rows 200000] [--top 30]
 
 Builds a fresh database in bench/data/, imports the customers (not profiled), then profiles
-`reactivator.service.importing.import_file` on the first --rows orders of the generated file
+`reactivator.service.imports.import_file` on the first --rows orders of the generated file
 and prints the top functions by own time and by cumulative time. Also times the pure-Python
 stages (CSV reading, row parsing) on their own, without any database, for comparison.
 """
@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["REACTIVATOR_IMPORTS__BATCH_SIZE"] = str(a.batch_size)
 
     from reactivator.service.app import open_app
-    from reactivator.service.importing import REQUIRED, ImportKind, import_file
-    from reactivator.service.readers import read_rows
-    from reactivator.service.rows import parse_order
+    from reactivator.service.imports import NATIVE, ImportKind, format_named, import_file
+    from reactivator.service.imports.readers import read_rows
+    from reactivator.service.imports.rows import parse_order
 
     now = datetime.fromisoformat(DEFAULT_NOW)
     app = open_app(require_schema=False)
@@ -86,10 +86,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # Pure-Python stages alone: read the CSV, then read + parse.
     t0 = time.perf_counter()
-    n = sum(1 for _ in read_rows(part, REQUIRED[ImportKind.ORDERS]))
+    n = sum(1 for _ in read_rows(part, format_named(ImportKind.ORDERS, NATIVE).required))
     t_read = time.perf_counter() - t0
     t0 = time.perf_counter()
-    for raw in read_rows(part, REQUIRED[ImportKind.ORDERS]):
+    for raw in read_rows(part, format_named(ImportKind.ORDERS, NATIVE).required):
         if raw.line:
             parse_order(raw.fields, "USD")
     t_parse = time.perf_counter() - t0

@@ -11,7 +11,7 @@ from reactivator.core.records import CustomerRecord, OrderRecord
 from reactivator.db.returns import ReturnedCustomer
 from reactivator.db.tables import customers, enrollments, letters
 from reactivator.service.app import App
-from reactivator.service.importing import record_customers, record_purchase
+from reactivator.service.imports import record_customers, record_purchase
 
 _order_ids = itertools.count(1)
 

@@ -238,3 +238,13 @@ def test_run_refuses_to_send_with_a_broken_template(tmp_path: Path, shop: dict[s
     assert result.returncode == 1
     assert "nothing was sent" in result.stderr
     assert "en/we-miss-you.html.j2:" in result.stderr
+
+
+def test_an_import_in_an_unknown_format_is_a_one_line_error(tmp_path: Path, shop: dict[str, str]) -> None:
+    cli("db", "upgrade", cwd=tmp_path, env=shop)
+    result = cli("import", "orders", "orders.csv", "--format", "nope", cwd=tmp_path, env=shop)
+    assert result.returncode == 1
+    assert "no orders format 'nope'; the formats are: reactivator" in result.stderr
+    assert "Traceback" not in result.stderr
+    named = cli("import", "orders", "orders.csv", "--format", "reactivator", "--json", cwd=tmp_path, env=shop)
+    assert json.loads(named.stdout)["format"] == "reactivator"

@@ -13,7 +13,7 @@ from rich.markup import escape
 from reactivator.cli import views
 from reactivator.errors import ConfigError, InputError, ReactivatorError
 from reactivator.service.app import App, open_app
-from reactivator.service.rows import RowError, parse_instant
+from reactivator.service.imports.rows import RowError, parse_instant
 
 state: dict[str, Any] = {"config": None}
 T = TypeVar("T")

@@ -26,9 +26,9 @@ from reactivator.service import passes, reporting
 from reactivator.service.app import App
 from reactivator.service.bounces import process_bounces
 from reactivator.service.delivery import SendReport, send_with_configured_mailer
-from reactivator.service.importing import ImportKind, import_file
+from reactivator.service.imports import ImportKind, import_file
+from reactivator.service.imports.rows import RowError, parse_amount_cents
 from reactivator.service.letters import checked_composer
-from reactivator.service.rows import RowError, parse_amount_cents
 
 cli = typer.Typer(
     name="reactivator",
@@ -86,7 +86,16 @@ def db_status() -> None:
     guard(body)
 
 
-def _import(kind: ImportKind, path: Path, as_json: bool) -> None:
+FormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        help="The file's format (default: recognised from its header row, else reactivator's own).",
+    ),
+]
+
+
+def _import(kind: ImportKind, path: Path, as_json: bool, format_name: str | None) -> None:
     def body() -> None:
         app = app_from_state()
         now = datetime.now(UTC)  # each import is its own moment: re-imports are told apart by it
@@ -96,9 +105,16 @@ def _import(kind: ImportKind, path: Path, as_json: bool) -> None:
             columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
             with Progress(*columns, console=views.err, transient=True) as bar:
                 task = bar.add_task(f"importing {path.name}", total=size)
-                summary = import_file(app, kind, path, now, lambda done: bar.update(task, completed=done))
+                summary = import_file(
+                    app,
+                    kind,
+                    path,
+                    now,
+                    lambda done: bar.update(task, completed=done),
+                    format_name=format_name,
+                )
         else:
-            summary = import_file(app, kind, path, now)
+            summary = import_file(app, kind, path, now, format_name=format_name)
         if as_json:
             views.print_json(summary.as_dict())
         else:
@@ -110,21 +126,23 @@ def _import(kind: ImportKind, path: Path, as_json: bool) -> None:
 @import_cli.command("customers")
 def import_customers(
     file: Annotated[Path, typer.Argument(help="customers.csv or customers.jsonl")],
+    format_name: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import customers: id, email required; first_name, last_name, locale, timezone, account_manager,
     tags (';'-separated), unsubscribed optional. Re-importing a file changes nothing."""
-    _import(ImportKind.CUSTOMERS, file, as_json)
+    _import(ImportKind.CUSTOMERS, file, as_json, format_name)
 
 
 @import_cli.command("orders")
 def import_orders(
     file: Annotated[Path, typer.Argument(help="orders.csv or orders.jsonl")],
+    format_name: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import orders: id, customer_id, placed_at (ISO 8601), amount required;
     currency, coupon_code optional."""
-    _import(ImportKind.ORDERS, file, as_json)
+    _import(ImportKind.ORDERS, file, as_json, format_name)
 
 
 @cli.command()

@@ -18,7 +18,7 @@ from rich.text import Text
 from reactivator.core.model import DUE_VERDICTS, VERDICT_EXPLANATIONS, Verdict
 from reactivator.core.records import PlannedCustomer
 from reactivator.service.delivery import SendReport
-from reactivator.service.importing import ImportSummary
+from reactivator.service.imports import NATIVE, ImportSummary
 from reactivator.service.passes import PassReport
 from reactivator.service.reporting import CampaignReport, SegmentReport
 from reactivator.service.status import Status
@@ -58,9 +58,15 @@ def print_json(value: Any) -> None:
     print(json.dumps(_plain(value), ensure_ascii=False, indent=2))
 
 
+def _format_note(name: str) -> str:
+    """Say which format was read when it is not reactivator's own (it was recognised or asked for)."""
+    return "" if name == NATIVE else f" ({escape(name)} export)"
+
+
 def import_summary(s: ImportSummary) -> None:
     out.print(
-        f"[bold]{s.kind.value}[/] from {escape(str(s.path))}: {s.rows:,} rows, [green]{s.inserted:,} new[/], "
+        f"[bold]{s.kind.value}[/]{_format_note(s.format)} from {escape(str(s.path))}: "
+        f"{s.rows:,} rows, [green]{s.inserted:,} new[/], "
         f"{s.updated:,} updated, {s.unchanged:,} unchanged, "
         + (f"[red]{s.rejected:,} rejected[/]" if s.rejected else "0 rejected")
     )

@@ -195,6 +195,15 @@ def find_customer(conn: Connection, ref: str) -> CustomerSummary | None:
     )
 
 
+def external_ids_by_email(conn: Connection, email_keys: list[str]) -> dict[str, str]:
+    """The external id of each known customer among `email_keys` (lower-cased addresses)."""
+    found: dict[str, str] = {}
+    for part in chunks(sorted(set(email_keys))):
+        query = select(customers.c.email_key, customers.c.external_id).where(customers.c.email_key.in_(part))
+        found.update((row.email_key, row.external_id) for row in conn.execute(query))
+    return found
+
+
 def set_subscription(
     conn: Connection, customer_id: int, state: Subscription, now: datetime, reason: str
 ) -> bool:

@@ -19,7 +19,7 @@ from reactivator.core.coupons import normalise_coupon
 from reactivator.core.records import OrderRecord, Rejection
 from reactivator.core.value import annual_value_cents
 from reactivator.db import raw
-from reactivator.db.customers import UpsertCounts
+from reactivator.db.customers import UpsertCounts, external_ids_by_email
 from reactivator.db.dialect import chunks
 from reactivator.db.returns import ReturnedCustomer, order_id_of, settle_enrollments
 from reactivator.db.tables import letters, orders
@@ -44,6 +44,22 @@ class _Aggregate:
         self.revenue_cents += amount_cents
         self.first = placed_at if self.first is None else min(self.first, placed_at)
         self.last = placed_at if self.last is None else max(self.last, placed_at)
+
+
+def orders_by_customer_id(
+    conn: Connection, batch: list[tuple[int, OrderRecord]]
+) -> tuple[list[tuple[int, OrderRecord]], list[Rejection]]:
+    """Orders that name their customer by email, rewritten to the customer's id; unknown ones rejected."""
+    ids = external_ids_by_email(conn, [rec.customer_external_id.lower() for _, rec in batch])
+    found: list[tuple[int, OrderRecord]] = []
+    unknown: list[Rejection] = []
+    for line, rec in batch:
+        external_id = ids.get(rec.customer_external_id.lower())
+        if external_id is None:
+            unknown.append(Rejection(line, f"no customer with email {rec.customer_external_id!r}"))
+        else:
+            found.append((line, rec._replace(customer_external_id=external_id)))
+    return found, unknown
 
 
 def write_orders(

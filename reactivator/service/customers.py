@@ -16,7 +16,7 @@ from reactivator.db import customers as repo
 from reactivator.db.returns import ReturnedCustomer
 from reactivator.errors import InputError, UnknownCustomerError
 from reactivator.service.app import App
-from reactivator.service.importing import record_purchase
+from reactivator.service.imports import record_purchase
 
 
 @dataclass(frozen=True)

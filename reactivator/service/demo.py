@@ -27,7 +27,7 @@ from reactivator.mail.capture import CaptureServer
 from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.delivery import SendReport, send_due, send_with_configured_mailer
-from reactivator.service.importing import record_customers
+from reactivator.service.imports import record_customers
 from reactivator.service.passes import PassReport, enroll_and_queue
 from reactivator.service.reporting import CampaignReport, SegmentReport, campaign_report, segments
 

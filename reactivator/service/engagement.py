@@ -22,9 +22,9 @@ from reactivator.db.customers import set_subscription
 from reactivator.errors import InputError
 from reactivator.render.links import Tokens
 from reactivator.service.app import App
-from reactivator.service.importing import FUTURE_SLACK, record_purchase
+from reactivator.service.imports import FUTURE_SLACK, record_purchase
+from reactivator.service.imports.rows import RowError, parse_order
 from reactivator.service.letters import signing_keys
-from reactivator.service.rows import RowError, parse_order
 
 WEBHOOK_SECRET_ENV = "REACTIVATOR_WEBHOOK_SECRET"  # noqa: S105 (the variable's name, not a secret)
 SIGNATURE_HEADER = "X-Reactivator-Signature"

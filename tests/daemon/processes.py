@@ -24,7 +24,7 @@ from reactivator.config import DatabaseSettings, load_settings
 from reactivator.db.engine import Database
 from reactivator.mail.capture import free_port
 from reactivator.service.app import app_from_settings
-from reactivator.service.importing import ImportKind, import_file
+from reactivator.service.imports import ImportKind, import_file
 from tests.conftest import SHIPPED_TEMPLATES
 from tests.smtp_servers import smtp_server
 

@@ -13,7 +13,7 @@ import pytest
 from reactivator.errors import InputError
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import erase
-from reactivator.service.importing import ImportKind, import_file
+from reactivator.service.imports import ImportKind, import_file
 from tests.conftest import NOW, make_settings
 from tests.helpers import customer_row
 

@@ -1,4 +1,4 @@
-"""Import customers and orders from CSV or JSON lines: stream, validate, upsert in batches.
+"""Import a file of customers or orders: stream, validate, upsert in batches.
 
 Bad rows never stop an import and are never silently dropped: each one is
 reported with its line and reason, written to a rejects file next to the
@@ -7,40 +7,39 @@ input, and counted in the summary.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from reactivator.core.records import CustomerRecord, OrderRecord, Rejection
 from reactivator.db.customers import UpsertCounts, upsert_customers
-from reactivator.db.orders import write_orders
+from reactivator.db.orders import orders_by_customer_id, write_orders
 from reactivator.db.returns import ReturnedCustomer
 from reactivator.service.app import App
-from reactivator.service.readers import Progress, RawRow, RejectsWriter, read_rows
-from reactivator.service.rows import RowError, parse_customer, parse_order
+from reactivator.service.imports.formats import (
+    NATIVE,
+    CustomerKey,
+    ImportFormat,
+    ImportKind,
+    ParseContext,
+    Record,
+    format_named,
+    recognise,
+)
+from reactivator.service.imports.grouping import grouped
+from reactivator.service.imports.readers import Progress, RawRow, RejectsWriter, peek_header, read_rows
+from reactivator.service.imports.rows import RowError
 
 SHOWN_REJECTS = 20
-FUTURE_SLACK = timedelta(days=1)  # clocks and time zones differ a little; more is a data error
-
-
-class ImportKind(StrEnum):
-    CUSTOMERS = "customers"
-    ORDERS = "orders"
-
-
-REQUIRED = {
-    ImportKind.CUSTOMERS: ("id", "email"),
-    ImportKind.ORDERS: ("id", "customer_id", "placed_at", "amount"),
-}
 
 
 @dataclass
 class ImportSummary:
     kind: ImportKind
     path: Path
+    format: str = NATIVE
     rows: int = 0
     inserted: int = 0
     updated: int = 0
@@ -53,6 +52,7 @@ class ImportSummary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind.value,
+            "format": self.format,
             "file": str(self.path),
             "rows": self.rows,
             "inserted": self.inserted,
@@ -65,26 +65,32 @@ class ImportSummary:
         }
 
 
+def choose_format(kind: ImportKind, path: Path, name: str | None) -> ImportFormat:
+    """The format asked for by name, else the one the file's header row says it is."""
+    return format_named(kind, name) if name else recognise(kind, peek_header(path))
+
+
 def import_file(
     app: App,
     kind: ImportKind,
     path: Path,
     now: datetime,
     progress: Progress | None = None,
+    *,
+    format_name: str | None = None,
 ) -> ImportSummary:
     """Stream `path` into the database in batches; one transaction per batch."""
-    summary = ImportSummary(kind, path)
+    fmt = choose_format(kind, path, format_name)
+    summary = ImportSummary(kind, path, fmt.name)
     batch_size = app.settings.imports.batch_size
-    parse: Callable[[dict[str, Any]], Any] = (
-        parse_customer if kind is ImportKind.CUSTOMERS else lambda row: _order_in_past(row, app, now)
-    )
+    context = ParseContext(app.settings.shop.currency, now)
     with RejectsWriter(path) as rejects:
-        pending: list[tuple[int, Any]] = []
+        pending: list[tuple[int, Record]] = []
         pending_rejects: list[tuple[Rejection, dict[str, Any]]] = []
         fields_by_line: dict[int, dict[str, Any]] = {}
 
         def flush() -> None:
-            db_rejects = _store(app, kind, pending, now, summary) if pending else []
+            db_rejects = _store(app, fmt, pending, now, summary) if pending else []
             found = [(r, fields_by_line.get(r.line, {})) for r in db_rejects] + pending_rejects
             for rejection, fields in sorted(found, key=lambda p: p[0].line):
                 rejects.write(rejection.line, rejection.reason, fields)
@@ -95,12 +101,15 @@ def import_file(
             pending_rejects.clear()
             fields_by_line.clear()
 
-        for raw in read_rows(path, REQUIRED[kind], progress):
+        rows: Iterator[RawRow] = read_rows(path, fmt.required, progress)
+        if fmt.group_by is not None:
+            rows = grouped(rows, fmt.group_by)
+        for raw in rows:
             if raw.line == 0:
                 rejects.header = list(raw.fields)
                 continue
             summary.rows += 1
-            record = _parse(raw, parse, pending_rejects)
+            record = _parse(raw, fmt, context, pending_rejects)
             if record is not None:
                 pending.append((raw.line, record))
                 fields_by_line[raw.line] = raw.fields
@@ -111,35 +120,37 @@ def import_file(
     return summary
 
 
-def _order_in_past(row: dict[str, Any], app: App, now: datetime) -> OrderRecord:
-    record = parse_order(row, app.settings.shop.currency)
-    if record.placed_at > now + FUTURE_SLACK:
-        raise RowError(f"placed_at {record.placed_at.isoformat()} is in the future")
-    return record
-
-
 def _parse(
-    raw: RawRow, parse: Callable[[dict[str, Any]], Any], rejects: list[tuple[Rejection, dict[str, Any]]]
-) -> Any:
+    raw: RawRow,
+    fmt: ImportFormat,
+    context: ParseContext,
+    rejects: list[tuple[Rejection, dict[str, Any]]],
+) -> Record | None:
     if raw.error is not None:
         rejects.append((Rejection(raw.line, raw.error), raw.fields))
         return None
     try:
-        return parse(raw.fields)
+        return fmt.parse(raw.fields, context)
     except RowError as exc:
         rejects.append((Rejection(raw.line, str(exc)), raw.fields))
         return None
 
 
 def _store(
-    app: App, kind: ImportKind, batch: list[tuple[int, Any]], now: datetime, summary: ImportSummary
+    app: App, fmt: ImportFormat, batch: list[tuple[int, Record]], now: datetime, summary: ImportSummary
 ) -> list[Rejection]:
     with app.db.write() as conn:
         counts: UpsertCounts
-        if kind is ImportKind.CUSTOMERS:
-            counts = upsert_customers(conn, batch, now, from_file=True)
+        if fmt.kind is ImportKind.CUSTOMERS:
+            people = [(line, r) for line, r in batch if isinstance(r, CustomerRecord)]
+            counts = upsert_customers(conn, people, now, from_file=True)
         else:
-            counts = write_orders(conn, batch, now, app.attribution, from_file=True)
+            orders = [(line, r) for line, r in batch if isinstance(r, OrderRecord)]
+            unknown: list[Rejection] = []
+            if fmt.customer_key is CustomerKey.EMAIL:
+                orders, unknown = orders_by_customer_id(conn, orders)
+            counts = write_orders(conn, orders, now, app.attribution, from_file=True)
+            counts.rejected.extend(unknown)
             summary.returned.extend(counts.returned)
     summary.inserted += counts.inserted
     summary.updated += counts.updated

@@ -55,6 +55,26 @@ class _Counting(io.RawIOBase):
         return n
 
 
+def peek_header(path: Path) -> list[str] | None:
+    """The column names of a file, without reading on: a CSV's header row, the first JSON object's keys.
+
+    None when there is nothing to go by (empty, unreadable); `read_rows` then says what is wrong.
+    """
+    try:
+        fmt = file_format(path)
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as text:
+            if fmt == "csv":
+                first = next(csv.reader(text), None)
+                return None if first is None else [h.strip().lower() for h in first]
+            for line in text:
+                if line.strip():
+                    obj = json.loads(line)
+                    return [str(k).lower() for k in obj] if isinstance(obj, dict) else None
+    except (OSError, InputError, csv.Error, json.JSONDecodeError):
+        return None
+    return None
+
+
 def read_rows(path: Path, required: tuple[str, ...], progress: Progress | None = None) -> Iterator[RawRow]:
     """Yield each data row with its line number; memory stays flat however big the file.
 
