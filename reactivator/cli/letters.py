@@ -88,9 +88,9 @@ def preview(
     def body() -> None:
         app = app_from_state()
         if serve:
-            from reactivator.web.preview import serve_preview
+            from reactivator.web.console import serve_console
 
-            serve_preview(app, port=port)
+            serve_console(app, port=port)
             return
         if customer is None:
             raise typer.BadParameter("give a customer id or email, or --serve")

@@ -26,7 +26,7 @@ from reactivator.db.engagement import engagement_counts, letter_counts
 from reactivator.errors import InputError
 from reactivator.service.engagement import SIGNATURE_HEADER, Engagement, NotFound, Unauthorized, Visit
 from reactivator.service.readiness import Readiness
-from reactivator.web.pages import pages
+from reactivator.web.rendering import pages
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_TOKEN_CHARS = 4096

@@ -17,7 +17,7 @@ import uvicorn
 
 from reactivator.mail.factory import build_mailer
 from reactivator.service.app import App, app_from_settings
-from reactivator.web.preview import PreviewState, build_preview_app
+from reactivator.web.console import ConsoleState, build_console
 from tests.conftest import SHIPPED_TEMPLATES, make_settings
 from tests.smtp_servers import CaptureHandler, free_port, smtp_server
 
@@ -48,9 +48,9 @@ def serve_preview(
     shutil.copytree(SHIPPED_TEMPLATES, templates)
     config = make_settings(sqlite_url, templates={"dir": templates}, smtp={"port": smtp_port}, **settings)
     app = app_from_settings(config)
-    state = PreviewState(app=app, mailer=build_mailer(config))
+    state = ConsoleState(app=app, mailer=build_mailer(config))
     port = free_port()
-    with running(build_preview_app(state), port) as url:
+    with running(build_console(state), port) as url:
         try:
             yield PreviewServer(url, templates, app, handler)
         finally:

@@ -1,9 +1,8 @@
-"""The marketers' preview page: every letter of the ladder, live, on 127.0.0.1.
+"""The preview page: every letter of the ladder, live.
 
 Letters are built by the same composer that sends them (only nothing is
-sent, except a "send test" to an address the marketer types). The page
-reloads itself when a template file is saved, and a template error shows as
-file:line on the page, never as a stack trace.
+sent, except a "send test" to an address the marketer types). A template
+error shows as file:line on the page, never as a stack trace.
 """
 
 from __future__ import annotations
@@ -11,51 +10,23 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import uvicorn
 from email_validator import EmailNotValidError, validate_email
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import Route
-from watchfiles import awatch
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from reactivator.core.locales import LOCALES
-from reactivator.core.ports import Mailer, Outgoing
+from reactivator.core.ports import Outgoing
 from reactivator.errors import ReactivatorError
-from reactivator.mail.factory import build_mailer
-from reactivator.render.check import CheckResult, Problem, template_problem
+from reactivator.render.check import Problem, template_problem
 from reactivator.render.composer import Composed, Composer
 from reactivator.render.samples import SAMPLE_NAMES, sample_at
-from reactivator.service.app import App
-from reactivator.service.letters import load_letters
 from reactivator.service.preview import preview_customer
-from reactivator.web.pages import pages
-
-MAX_FORM_BYTES = 4096
-
-
-@dataclass
-class PreviewState:
-    """The app, the current template version (reloaded when a file changes), and who listens."""
-
-    app: App
-    mailer: Mailer
-    clock: Any = field(default=lambda: datetime.now(UTC))
-    listeners: set[asyncio.Queue[str]] = field(default_factory=set)
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def letters(self) -> tuple[Composer, CheckResult]:
-        # load_letters re-reads the folder and reuses an already checked version.
-        return load_letters(self.app, self.clock())
+from reactivator.web.console.state import ConsoleState
+from reactivator.web.rendering import pages
 
 
 class LetterNotRendered(Exception):
@@ -64,7 +35,7 @@ class LetterNotRendered(Exception):
         super().__init__("; ".join(str(p) for p in problems))
 
 
-def _compose(state: PreviewState, composer: Composer, locale: str, step: str, request: Request) -> Composed:
+def _compose(state: ConsoleState, composer: Composer, locale: str, step: str, request: Request) -> Composed:
     now = state.clock()
     customer = request.query_params.get("customer", "").strip()
     try:
@@ -84,8 +55,8 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(pages.get_template(name).render(**context), status_code=status)
 
 
-def build_preview_app(state: PreviewState) -> Starlette:
-    """The preview page as an ASGI app (served by uvicorn on 127.0.0.1)."""
+def preview_routes(state: ConsoleState) -> list[BaseRoute]:
+    """The preview page: the ladder's letters, one letter with its source, its HTML alone, a test send."""
 
     async def index(request: Request) -> Response:
         composer, result = await asyncio.to_thread(state.letters)
@@ -145,12 +116,7 @@ def build_preview_app(state: PreviewState) -> Starlette:
 
     async def send_test(request: Request) -> Response:
         locale, step = request.path_params["locale"], request.path_params["step"]
-        # Only this page may send: a form on another site posting to 127.0.0.1 is refused.
-        origin = request.headers.get("origin")
-        if origin is not None and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
-            return PlainTextResponse("cross-site request refused", status_code=403)
-        if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-            return PlainTextResponse("form too large", status_code=413)
+        # A form posted from another site never gets here (console.access.SameOriginWrites).
         form = await request.form()
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != "notice"]
         back = f"/letter/{locale}/{step}?{urlencode(kept)}"
@@ -170,51 +136,12 @@ def build_preview_app(state: PreviewState) -> Starlette:
             return RedirectResponse(f"{back}&notice={_q('not sent: ' + str(exc))}", status_code=303)
         return RedirectResponse(f"{back}&notice={_q('test letter sent to ' + address)}", status_code=303)
 
-    async def events(request: Request) -> Response:
-        queue: asyncio.Queue[str] = asyncio.Queue()
-        state.listeners.add(queue)
-
-        async def stream() -> AsyncIterator[str]:
-            try:
-                yield "retry: 1000\n\n"
-                while not state.stop.is_set():
-                    try:
-                        version = await asyncio.wait_for(queue.get(), timeout=15)
-                        yield f"data: {version}\n\n"
-                    except TimeoutError:
-                        yield ": keep-alive\n\n"
-            finally:
-                state.listeners.discard(queue)
-
-        return StreamingResponse(
-            stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"}
-        )
-
-    async def watch() -> None:
-        folder = state.app.settings.templates.dir
-        async for _changes in awatch(folder, stop_event=state.stop, debounce=200, recursive=True):
-            for queue in list(state.listeners):
-                queue.put_nowait("changed")
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(watch())
-        try:
-            yield
-        finally:
-            state.stop.set()
-            task.cancel()
-
-    routes = [
+    return [
         Route("/", index),
         Route("/letter/{locale}/{step}", letter),
         Route("/raw/{locale}/{step}", raw),
         Route("/letter/{locale}/{step}/send-test", send_test, methods=["POST"]),
-        Route("/events", events),
     ]
-    # Served on loopback for one person: refuse other Host names (DNS rebinding).
-    middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=["127.0.0.1", "localhost"])]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def _q(text: str) -> str:
@@ -225,10 +152,3 @@ def _preheader(letter_html: str) -> str:
     """The hidden preheader text: what an inbox shows after the subject."""
     match = re.search(r'<div class="preheader"[^>]*>(.*?)</div>', letter_html, re.S)
     return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip() if match else ""
-
-
-def serve_preview(app: App, port: int = 8026) -> None:
-    """Serve the preview page on 127.0.0.1 until interrupted."""
-    state = PreviewState(app=app, mailer=build_mailer(app.settings))
-    print(f"Preview page: http://127.0.0.1:{port}/  (Ctrl+C to stop)")
-    uvicorn.run(build_preview_app(state), host="127.0.0.1", port=port, log_level="warning")
