@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -64,8 +65,10 @@ def returned_and_active(conn: Connection, first_cutoff: datetime) -> int:
     return int(conn.execute(query).scalar_one())
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class StepFigures:
+    """What the database counts for one step: its letters by state, who came back and their money."""
+
     step_key: str
     queued: int = 0
     sent: int = 0
@@ -74,35 +77,39 @@ class StepFigures:
     returned: int = 0
     return_revenue_cents: int = 0
     revenue_since_return_cents: int = 0
-    discount_cents: int = 0
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class CouponOrder:
+    step_key: str
+    paid_cents: int
+    discount_percent: int
+
+
+@dataclass(frozen=True)
 class CampaignFigures:
-    steps: dict[str, StepFigures] = field(default_factory=dict)
-    returned_without_letter: int = 0
-
-    def step(self, key: str) -> StepFigures:
-        return self.steps.setdefault(key, StepFigures(key))
+    steps: dict[str, StepFigures]
+    returned_without_letter: int
+    coupon_orders: list[CouponOrder]
 
 
-def campaign_figures(conn: Connection, campaign: str) -> tuple[CampaignFigures, list[tuple[str, int, int]]]:
-    """Per-step counts and money; also (step, paid, discount %) of each coupon order."""
-    figures = CampaignFigures()
+def campaign_figures(conn: Connection, campaign: str) -> CampaignFigures:
+    """Per-step counts and money, and each order paid with a letter's coupon."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     per_status = (
         select(letters.c.step_key, letters.c.status, func.count())
         .where(letters.c.campaign == campaign)
         .group_by(letters.c.step_key, letters.c.status)
     )
     for key, status, n in conn.execute(per_status):
-        fig = figures.step(key)
-        fig.queued += n
+        step = counts[key]
+        step["queued"] += n
         if status == LetterStatus.SENT.value:
-            fig.sent += n
+            step["sent"] += n
         elif status == LetterStatus.CANCELLED.value:
-            fig.cancelled += n
+            step["cancelled"] += n
         elif status in (LetterStatus.FAILED.value, LetterStatus.EXPIRED.value):
-            fig.failed += n
+            step["failed"] += n
 
     ro = orders.alias("return_order")
     later = orders.alias("later")
@@ -140,19 +147,23 @@ def campaign_figures(conn: Connection, campaign: str) -> tuple[CampaignFigures, 
         .group_by(enrollments.c.return_step)
     )
     firsts = {k: int(v or 0) for k, v in conn.execute(first_q)}
+    without_letter = 0
     for key, n, since in conn.execute(returned_q):
         if key is None:
-            figures.returned_without_letter += int(n)
+            without_letter += int(n)
             continue
-        fig = figures.step(key)
-        fig.returned += int(n)
-        fig.revenue_since_return_cents += int(since or 0)
-        fig.return_revenue_cents += firsts.get(key, 0)
+        step = counts[key]
+        step["returned"] += int(n)
+        step["revenue_since_return_cents"] += int(since or 0)
+        step["return_revenue_cents"] += firsts.get(key, 0)
 
     coupons = (
         select(letters.c.step_key, orders.c.amount_cents, letters.c.discount_percent)
         .select_from(orders.join(letters, letters.c.id == orders.c.letter_id))
         .where(letters.c.campaign == campaign)
     )
-    coupon_orders = [(k, int(a), int(p)) for k, a, p in conn.execute(coupons)]
-    return figures, coupon_orders
+    return CampaignFigures(
+        steps={key: StepFigures(key, **step) for key, step in counts.items()},
+        returned_without_letter=without_letter,
+        coupon_orders=[CouponOrder(k, int(a), int(p)) for k, a, p in conn.execute(coupons)],
+    )

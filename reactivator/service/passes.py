@@ -10,8 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING
 
 from reactivator.core.ladder import needs_value_classes
 from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKind, Verdict
@@ -21,6 +20,9 @@ from reactivator.db.passes import PassWrites, run_pass, take_pass_lock
 from reactivator.db.planner import PlanQuery, decision_for, iter_trace, summary_counts
 from reactivator.db.value_classes import class_cutoffs
 from reactivator.service.app import App
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection  # the type of what app.db hands out; no SQL is run here
 
 
 @dataclass(frozen=True, slots=True)

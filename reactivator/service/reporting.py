@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from reactivator.core.returns import discount_cost_cents, romi
@@ -76,11 +77,26 @@ def segments(app: App, now: datetime, *, detail: bool = False) -> SegmentReport:
     return SegmentReport(now, app.settings.shop.currency, tiers, back, classes, years)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class StepReport:
+    """One step's letters, returns, money and the discounts its coupons cost."""
+
+    step_key: str
+    queued: int
+    sent: int
+    cancelled: int
+    failed: int
+    returned: int
+    return_revenue_cents: int
+    revenue_since_return_cents: int
+    discount_cents: int
+
+
+@dataclass(frozen=True)
 class CampaignReport:
     campaign: str
     currency: str
-    steps: list[StepFigures]
+    steps: list[StepReport]
     returned_without_letter: int
     letters_sent: int
     returned: int
@@ -96,12 +112,17 @@ class CampaignReport:
 def campaign_report(app: App) -> CampaignReport:
     """Per step: queued, sent, returned, revenue, discounts; per campaign: cost and ROMI."""
     with app.db.read() as conn:
-        figures, coupon_orders = campaign_figures(conn, app.campaign)
-    for key, paid, pct in coupon_orders:
-        figures.step(key).discount_cents += discount_cost_cents(paid, pct)
-    order = [s.key for s in app.settings.campaign.steps] + [app.settings.campaign.apology.key]
-    steps = [figures.steps.get(k, StepFigures(k)) for k in order]
-    steps += [f for k, f in figures.steps.items() if k not in order]  # steps since removed from config
+        figures = campaign_figures(conn, app.campaign)
+    discounts_by_step: dict[str, int] = defaultdict(int)
+    for coupon in figures.coupon_orders:
+        discounts_by_step[coupon.step_key] += discount_cost_cents(coupon.paid_cents, coupon.discount_percent)
+    order = [step.key for step in app.policy.all_steps()]
+    removed = [k for k in [*figures.steps, *discounts_by_step] if k not in order]  # since taken out of config
+    order += list(dict.fromkeys(removed))
+    steps = [
+        StepReport(**asdict(figures.steps.get(k, StepFigures(k))), discount_cents=discounts_by_step[k])
+        for k in order
+    ]
     sent = sum(s.sent for s in steps)
     per_letter = round(app.settings.campaign.cost_per_letter * 100)
     discounts = sum(s.discount_cents for s in steps)
