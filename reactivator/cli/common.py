@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
 
 from reactivator.cli import views
 from reactivator.errors import ConfigError, InputError, ReactivatorError
-from reactivator.service.app import App, open_app
-from reactivator.service.imports.rows import RowError, parse_instant
+
+if TYPE_CHECKING:
+    from reactivator.service.app import App
 
 state: dict[str, Any] = {"config": None}
 T = TypeVar("T")
@@ -25,12 +26,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machine
 
 
 def app_from_state(require_schema: bool = True) -> App:
+    from reactivator.service.app import open_app
+
     return open_app(state["config"], require_schema=require_schema)
 
 
 def parse_now(raw: str | None) -> datetime:
     if raw is None:
         return datetime.now(UTC)
+    from reactivator.service.imports.rows import RowError, parse_instant
+
     try:
         return parse_instant(raw, field="--now")
     except RowError as exc:

@@ -8,11 +8,8 @@ from typing import Annotated
 
 import typer
 
-from reactivator import logs
 from reactivator.cli import views
 from reactivator.cli.common import JsonOption, app_from_state, guard
-from reactivator.mail.capture import CaptureServer
-from reactivator.service.app import app_from_settings
 
 
 def daemon(
@@ -30,6 +27,8 @@ def daemon(
     ] = None,
 ) -> None:
     """Run as a service: passes on a schedule, sending, and the web endpoints, until SIGTERM."""
+    from reactivator import logs
+
     if log_level.lower() not in logs.LEVELS:
         views.err.print(f"[red]error:[/] --log-level {log_level!r}: use one of {', '.join(logs.LEVELS)}")
         raise typer.Exit(2)
@@ -37,6 +36,8 @@ def daemon(
 
     def body() -> int:
         from reactivator.daemon import run
+        from reactivator.mail.capture import CaptureServer
+        from reactivator.service.app import app_from_settings
 
         app = app_from_state()
         if capture is None:

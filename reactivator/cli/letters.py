@@ -7,7 +7,7 @@ import tempfile
 import webbrowser
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -16,9 +16,9 @@ from rich.table import Table
 from reactivator.cli import views
 from reactivator.cli.common import NowOption, app_from_state, guard, parse_now
 from reactivator.errors import TemplateError
-from reactivator.render.check import CheckResult
-from reactivator.service.letters import load_letters, throwaway_tokens
-from reactivator.service.preview import preview_customer
+
+if TYPE_CHECKING:
+    from reactivator.render.check import CheckResult
 
 templates_cli = typer.Typer(
     help="The letter templates marketers edit (templates/emails/).", no_args_is_help=True
@@ -58,6 +58,8 @@ def templates_check(now: NowOption = None) -> None:
     """Compile and render every letter in every language with sample customers; exit 1 on errors."""
 
     def body() -> None:
+        from reactivator.service.letters import load_letters, throwaway_tokens
+
         app = app_from_state(require_schema=False)  # the check needs no database
         _, result = load_letters(app, parse_now(now), throwaway_tokens())
         show_check(result)
@@ -94,6 +96,9 @@ def preview(
             return
         if customer is None:
             raise typer.BadParameter("give a customer id or email, or --serve")
+        from reactivator.service.letters import load_letters
+        from reactivator.service.preview import preview_customer
+
         at = parse_now(now)
         composer, result = load_letters(app, at)
         shown = preview_customer(app, composer, customer, at, step)

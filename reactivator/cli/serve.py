@@ -6,12 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from reactivator.cli import views
 from reactivator.cli.common import app_from_state, guard
-from reactivator.service.engagement import Engagement
-from reactivator.web.endpoints import build_web_app
 
 
 def serve(
@@ -21,6 +18,11 @@ def serve(
     """Serve opens, clicks, one-click unsubscribe, the survey, the purchase webhook, /healthz and /metrics."""
 
     def body() -> None:
+        import uvicorn
+
+        from reactivator.service.engagement import Engagement
+        from reactivator.web.endpoints import build_web_app
+
         app = app_from_state()
         web = app.settings.web
         engagement = Engagement.start(app, datetime.now(UTC))

@@ -8,7 +8,7 @@ from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -17,11 +17,13 @@ from rich.text import Text
 
 from reactivator.core.model import DUE_VERDICTS, VERDICT_EXPLANATIONS, Verdict
 from reactivator.core.records import PlannedCustomer
-from reactivator.service.delivery import SendReport
-from reactivator.service.imports import NATIVE, ImportSummary
-from reactivator.service.passes import PassReport
-from reactivator.service.reporting import CampaignReport, SegmentReport
-from reactivator.service.status import Status
+
+if TYPE_CHECKING:
+    from reactivator.service.delivery import SendReport
+    from reactivator.service.imports import ImportSummary
+    from reactivator.service.passes import PassReport
+    from reactivator.service.reporting import CampaignReport, SegmentReport
+    from reactivator.service.status import Status
 
 # Piped output has no terminal width to follow; a wide default keeps money columns whole.
 out = Console(width=None if sys.stdout.isatty() else 140)
@@ -60,6 +62,8 @@ def print_json(value: Any) -> None:
 
 def _format_note(name: str) -> str:
     """Say which format was read when it is not reactivator's own (it was recognised or asked for)."""
+    from reactivator.service.imports.formats import NATIVE
+
     return "" if name == NATIVE else f" ({escape(name)} export)"
 
 

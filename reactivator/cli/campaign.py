@@ -1,0 +1,128 @@
+"""The campaign as a whole: the segments, a pass (or its dry run), what it earned."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from reactivator.cli import views
+from reactivator.cli.common import JsonOption, NowOption, app_from_state, guard, parse_now
+
+if TYPE_CHECKING:
+    from reactivator.render.composer import Composer
+    from reactivator.service.app import App
+    from reactivator.service.delivery import SendReport
+
+
+def segments(
+    now: NowOption = None,
+    as_json: JsonOption = False,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="Also how many can be mailed and the A/B/C value classes.")
+    ] = False,
+) -> None:
+    """Dormant customers per tier and the money at stake (their lifetime value)."""
+
+    def body() -> None:
+        from reactivator.service import reporting
+
+        report = reporting.segments(app_from_state(), parse_now(now), detail=detail)
+        if as_json:
+            views.print_json(report)
+        else:
+            views.segments(report)
+
+    guard(body)
+
+
+def run(
+    now: NowOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Decide and explain, change nothing.")] = False,
+    as_json: JsonOption = False,
+    limit: Annotated[int, typer.Option("--limit", help="Trace lines to show in the table (0: none).")] = 30,
+) -> None:
+    """One pass: enroll who is due, queue their letters, send them. --dry-run explains instead."""
+
+    def body() -> None:
+        from reactivator.service import passes
+        from reactivator.service.letters import checked_composer
+
+        app = app_from_state()
+        at = parse_now(now)
+        if dry_run:
+            _dry_run(app, at, as_json, limit)
+            return
+        import asyncio
+
+        composer = checked_composer(app, at)  # a broken template stops the run before the pass
+        report = passes.enroll_and_queue(app, at)
+        sent = asyncio.run(_send_until_stopped(app, at, composer))
+        if as_json:
+            views.print_json({"pass": report, "sent": sent})
+        else:
+            views.pass_report(report, sent)
+
+    guard(body)
+
+
+async def _send_until_stopped(app: App, at: datetime, composer: Composer) -> SendReport:
+    """Send over SMTP; SIGTERM or Ctrl+C stops claiming, lets letters in flight finish, exits cleanly."""
+    import asyncio
+    import signal
+
+    from reactivator.service.delivery import send_with_configured_mailer
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        return await send_with_configured_mailer(app, at, composer, stop)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def _dry_run(app: App, at: datetime, as_json: bool, limit: int) -> None:
+    from reactivator.service import passes
+
+    if as_json:
+        import json
+
+        # One JSON object a line: the whole trace streams, however many customers.
+        with passes.trace(app, at) as rows:
+            for r in rows:
+                line = {
+                    "customer": r.external_id,
+                    "last_purchase_at": r.last_purchase_at.isoformat(),
+                    "value_class": r.value_class.value if r.value_class else None,
+                    "decision": r.verdict.value,
+                    "step": passes.step_key(app, r.kind, r.step_index, r.verdict),
+                    "enters": r.enters,
+                }
+                sys.stdout.write(json.dumps(line) + "\n")
+        return
+    report = passes.plan_pass(app, at)
+    views.pass_report(report, None)
+    if limit > 0:
+        with passes.trace(app, at, limit) as rows:
+            shown = [(r, passes.step_key(app, r.kind, r.step_index, r.verdict)) for r in rows]
+        views.trace_table(shown, limit)
+
+
+def report(as_json: JsonOption = False) -> None:
+    """What the campaign earned: per step and overall, with ROMI."""
+
+    def body() -> None:
+        from reactivator.service import reporting
+
+        result = reporting.campaign_report(app_from_state())
+        if as_json:
+            views.print_json(result)
+        else:
+            views.campaign(result)
+
+    guard(body)
