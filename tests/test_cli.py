@@ -248,3 +248,50 @@ def test_an_import_in_an_unknown_format_is_a_one_line_error(tmp_path: Path, shop
     assert "Traceback" not in result.stderr
     named = cli("import", "orders", "orders.csv", "--format", "reactivator", "--json", cwd=tmp_path, env=shop)
     assert json.loads(named.stdout)["format"] == "reactivator"
+
+
+LOADED_PROBE = """
+import sys
+from reactivator.cli.main import cli
+try:
+    cli(sys.argv[1:])
+except SystemExit:
+    pass
+print(" ".join(sorted(m for m in sys.modules if "." not in m)))
+"""
+
+
+def libraries_loaded_by(*args: str, cwd: Path, env: dict[str, str]) -> set[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("REACTIVATOR_")}
+    full_env["REACTIVATOR_TEMPLATES__DIR"] = str(SHIPPED_TEMPLATES)
+    full_env.update(env)
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_PROBE, *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(done.stdout.split("\n")[-2].split())
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["daemon"], ["import", "orders"], ["preview"]])
+def test_help_loads_no_database_template_web_or_scheduler_library(
+    tmp_path: Path, shop: dict[str, str], command: list[str]
+) -> None:
+    loaded = libraries_loaded_by(*command, "--help", cwd=tmp_path, env=shop)
+    heavy = {"sqlalchemy", "alembic", "jinja2", "premailer", "lxml", "uvicorn", "starlette", "apscheduler"}
+    assert "typer" in loaded
+    assert loaded & heavy == set()
+
+
+def test_each_command_loads_what_its_own_work_needs(tmp_path: Path, shop: dict[str, str]) -> None:
+    assert cli("db", "upgrade", cwd=tmp_path, env=shop).returncode == 0
+    segments = libraries_loaded_by("segments", "--json", cwd=tmp_path, env=shop)
+    check = libraries_loaded_by("templates", "check", cwd=tmp_path, env=shop)
+    assert "sqlalchemy" in segments
+    assert segments & {"jinja2", "premailer", "lxml", "uvicorn", "apscheduler", "alembic"} == set()
+    assert {"jinja2", "premailer"} <= check
+    assert check & {"sqlalchemy", "uvicorn", "apscheduler"} == set()

@@ -14,6 +14,7 @@ from reactivator.cli import views
 from reactivator.errors import ConfigError, InputError, ReactivatorError
 
 if TYPE_CHECKING:
+    from reactivator.config import Settings
     from reactivator.service.app import App
 
 state: dict[str, Any] = {"config": None}
@@ -29,6 +30,13 @@ def app_from_state(require_schema: bool = True) -> App:
     from reactivator.service.app import open_app
 
     return open_app(state["config"], require_schema=require_schema)
+
+
+def settings_from_state() -> Settings:
+    """The settings alone, for commands that need no database."""
+    from reactivator.config import load_settings
+
+    return load_settings(state["config"])
 
 
 def parse_now(raw: str | None) -> datetime:

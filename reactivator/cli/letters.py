@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from reactivator.cli import views
-from reactivator.cli.common import NowOption, app_from_state, guard, parse_now
+from reactivator.cli.common import NowOption, app_from_state, guard, parse_now, settings_from_state
 from reactivator.errors import TemplateError
 
 if TYPE_CHECKING:
@@ -58,10 +58,9 @@ def templates_check(now: NowOption = None) -> None:
     """Compile and render every letter in every language with sample customers; exit 1 on errors."""
 
     def body() -> None:
-        from reactivator.service.letters import load_letters, throwaway_tokens
+        from reactivator.service.letters import letters_of, throwaway_tokens
 
-        app = app_from_state(require_schema=False)  # the check needs no database
-        _, result = load_letters(app, parse_now(now), throwaway_tokens())
+        _, result = letters_of(settings_from_state(), parse_now(now), throwaway_tokens())  # no database
         show_check(result)
         if not result.ok:
             raise typer.Exit(1)

@@ -15,10 +15,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from reactivator.core.model import DUE_VERDICTS, VERDICT_EXPLANATIONS, Verdict
-from reactivator.core.records import PlannedCustomer
-
 if TYPE_CHECKING:
+    from reactivator.core.records import PlannedCustomer
     from reactivator.service.delivery import SendReport
     from reactivator.service.imports import ImportSummary
     from reactivator.service.passes import PassReport
@@ -112,6 +110,8 @@ def segments(report: SegmentReport) -> None:
 
 
 def pass_report(report: PassReport, sent: SendReport | None) -> None:
+    from reactivator.core.model import DUE_VERDICTS, VERDICT_EXPLANATIONS, Verdict
+
     title = "Dry run (nothing changed)" if report.dry_run else "Pass"
     table = Table(title=f"{title} at {report.now:%Y-%m-%d %H:%M} UTC")
     table.add_column("decision", no_wrap=True)
@@ -143,6 +143,8 @@ def pass_report(report: PassReport, sent: SendReport | None) -> None:
 
 
 def trace_table(rows: list[tuple[PlannedCustomer, str | None]], total_shown_limit: int | None) -> None:
+    from reactivator.core.model import VERDICT_EXPLANATIONS
+
     table = Table(title="Decision trace" + (f" (first {total_shown_limit})" if total_shown_limit else ""))
     for col in ("customer", "last purchase", "class", "decision", "step", "why"):
         table.add_column(col)

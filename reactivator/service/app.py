@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reactivator.config import Settings, load_settings
 from reactivator.config.policy import policy_from_settings
 from reactivator.core.model import Policy
-from reactivator.db.engine import Database
+
+if TYPE_CHECKING:
+    from reactivator.db.engine import Database
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ def open_app(config_path: Path | None = None, *, require_schema: bool = True, **
 
 
 def app_from_settings(settings: Settings, *, require_schema: bool = True) -> App:
+    from reactivator.db.engine import Database  # here: commands that need no database skip SQLAlchemy
+
     db = Database(
         settings.database.url,
         busy_timeout_seconds=settings.database.busy_timeout_seconds,

@@ -6,7 +6,7 @@ import os
 import secrets
 from datetime import datetime
 
-from reactivator.db.secrets import stored_keys
+from reactivator.config import Settings
 from reactivator.errors import TemplateError
 from reactivator.render.catalog import Catalog, read_folder, version_of
 from reactivator.render.check import CheckResult, check
@@ -22,6 +22,8 @@ def signing_keys(app: App, now: datetime) -> list[str]:
     from_env = [k.strip() for k in os.environ.get(SECRET_KEYS_ENV, "").split(",") if k.strip()]
     if from_env:
         return from_env
+    from reactivator.db.secrets import stored_keys  # only here: the template check needs no database
+
     with app.db.write() as conn:
         return stored_keys(conn, now)
 
@@ -37,15 +39,19 @@ def load_letters(app: App, now: datetime, tokens: Tokens | None = None) -> tuple
 
     Without `tokens`, links are signed with the real keys (which may touch the database).
     """
-    folder = app.settings.templates.dir
+    return letters_of(app.settings, now, tokens or Tokens(signing_keys(app, now)))
+
+
+def letters_of(settings: Settings, now: datetime, tokens: Tokens) -> tuple[Composer, CheckResult]:
+    """The templates of these settings, read, checked (once per version) and signed with `tokens`."""
+    folder = settings.templates.dir
     sources = read_folder(folder)
-    key = (version_of(sources), app.settings.model_dump_json(exclude={"database", "daemon"}))
-    tokens = tokens or Tokens(signing_keys(app, now))
+    key = (version_of(sources), settings.model_dump_json(exclude={"database", "daemon"}))
     if key in _checked:
         catalog, result = _checked[key]
-        return Composer(app.settings, catalog, tokens), result
+        return Composer(settings, catalog, tokens), result
     catalog = Catalog(folder, sources)
-    composer = Composer(app.settings, catalog, tokens)
+    composer = Composer(settings, catalog, tokens)
     result = check(composer, now)
     if len(_checked) >= _KEEP_VERSIONS:
         _checked.pop(next(iter(_checked)))

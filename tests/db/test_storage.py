@@ -25,6 +25,17 @@ def test_migrations_build_exactly_the_declared_schema(db_url: str) -> None:
     assert diff == []
 
 
+def test_the_written_head_revision_is_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from reactivator.db.engine import MIGRATIONS_DIR
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert head_revision() == ScriptDirectory.from_config(cfg).get_current_head()
+
+
 def test_upgrade_is_idempotent_and_reports_the_head(db_url: str) -> None:
     db = Database(db_url)
     assert db.upgrade() == (head_revision(), head_revision())
