@@ -76,11 +76,12 @@ def test_a_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
     assert "'nope.toml', which is not a file" in result.stderr
 
 
-def test_the_shipped_config_file_loads_with_its_documented_defaults() -> None:
+def test_the_shipped_config_file_loads_with_its_documented_defaults_and_a_holdout() -> None:
     from reactivator.config import Settings, load_settings
 
-    shipped = Path(__file__).resolve().parents[1] / "config" / "reactivator.toml"
-    assert load_settings(shipped) == Settings()
+    shipped = load_settings(Path(__file__).resolve().parents[1] / "config" / "reactivator.toml")
+    assert shipped.campaign.holdout_percent == 10
+    assert shipped.model_copy(update={"campaign": Settings().campaign}) == Settings()
 
 
 def test_import_segment_dry_run_run_purchase_report(tmp_path: Path, shop: dict[str, str]) -> None:

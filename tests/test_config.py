@@ -347,6 +347,10 @@ def test_a_text_missing_a_language_names_the_languages(tmp_path: Path) -> None:
     assert "missing ru" in message
 
 
-def test_the_shipped_config_file_equals_the_defaults() -> None:
-    shipped = Path(__file__).resolve().parent.parent / "config" / "reactivator.toml"
-    assert load_settings(shipped) == load_settings()
+def test_the_shipped_config_file_equals_the_defaults_but_turns_the_holdout_on() -> None:
+    shipped = load_settings(Path(__file__).resolve().parent.parent / "config" / "reactivator.toml")
+    defaults = load_settings()
+    assert defaults.campaign.holdout_percent == 0
+    assert shipped.campaign.holdout_percent == 10
+    holdout_on = defaults.campaign.model_copy(update={"holdout_percent": 10.0})
+    assert shipped == defaults.model_copy(update={"campaign": holdout_on})

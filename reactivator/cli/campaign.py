@@ -102,6 +102,7 @@ def _dry_run(app: App, at: datetime, as_json: bool, limit: int) -> None:
                     "decision": r.verdict.value,
                     "step": passes.step_key(app, r.kind, r.step_index, r.verdict),
                     "enters": r.enters,
+                    "arm": r.arm.value if r.arm else None,
                 }
                 sys.stdout.write(json.dumps(line) + "\n")
         return

@@ -106,8 +106,11 @@ def customer(
             else "no purchases"
         )
         for e in view.enrollments:
+            arm = {"control": " (control group: letters held back)", "treatment": " (treatment group)"}
             views.out.print(
-                f"  {e['kind']} {e['status']} from {e['enrolled_at']}: {e['end_reason'] or ''}", markup=False
+                f"  {e['kind']} {e['status']}{arm.get(str(e['arm']), '')} from {e['enrolled_at']}: "
+                f"{e['end_reason'] or ''}",
+                markup=False,
             )
 
     guard(body)

@@ -114,25 +114,37 @@ def pass_report(report: PassReport, sent: SendReport | None) -> None:
 
     title = "Dry run (nothing changed)" if report.dry_run else "Pass"
     table = Table(title=f"{title} at {report.now:%Y-%m-%d %H:%M} UTC")
+    holdout = any(d.arm is not None for d in report.decisions)
     table.add_column("decision", no_wrap=True)
     table.add_column("step", no_wrap=True)
+    if holdout:
+        table.add_column("group", no_wrap=True)
     table.add_column("customers", justify="right")
     table.add_column("why")
     for d in report.decisions:
         due = d.verdict in DUE_VERDICTS
-        style = "green" if due else ""
-        action = "send" if d.verdict is Verdict.SEND else "queue"
+        held = d.arm is not None and d.arm.value == "control"
+        style = "green" if due and not held else ""
+        action = "hold" if held else "send" if d.verdict is Verdict.SEND else "queue"
         decision = (f"enroll + {action}" if d.enters else action) if due else "skip"
-        table.add_row(
-            f"[{style}]{decision}[/]" if style else decision,
-            d.step_key or "",
-            f"{d.customers:,}",
-            VERDICT_EXPLANATIONS[d.verdict],
-        )
+        why = VERDICT_EXPLANATIONS[d.verdict]
+        if due and held:
+            why = "control group: the letter is recorded on its day, never sent"
+        row = [f"[{style}]{decision}[/]" if style else decision, d.step_key or ""]
+        if holdout:
+            row.append(d.arm.value if d.arm else "")
+        table.add_row(*row, f"{d.customers:,}", why)
     out.print(table)
+    if holdout:
+        by_arm = report.due_by_arm()
+        out.print(
+            f"Letters due: {by_arm['treatment'] + by_arm['none']:,} to send, "
+            f"{by_arm['control']:,} held back for the control group."
+        )
     if report.writes is not None:
         w = report.writes
-        out.print(f"Enrolled {w.enrolled:,} customers, queued {w.queued:,} letters.")
+        held_note = f" ({w.held:,} of them held back for the control group)" if w.held else ""
+        out.print(f"Enrolled {w.enrolled:,} customers, queued {w.queued:,} letters{held_note}.")
     if sent is not None:
         out.print(
             f"Sent {sent.sent:,}, deferred {sent.deferred:,} (quiet hours or temporary errors), "
@@ -146,15 +158,26 @@ def trace_table(rows: list[tuple[PlannedCustomer, str | None]], total_shown_limi
     from reactivator.core.model import VERDICT_EXPLANATIONS
 
     table = Table(title="Decision trace" + (f" (first {total_shown_limit})" if total_shown_limit else ""))
-    for col in ("customer", "last purchase", "class", "decision", "step", "why"):
+    holdout = any(r.arm is not None for r, _ in rows)
+    for col in (
+        "customer",
+        "last purchase",
+        "class",
+        "decision",
+        "step",
+        *(["group"] if holdout else []),
+        "why",
+    ):
         table.add_column(col)
     for r, step in rows:
+        group = [r.arm.value if r.arm else ""] if holdout else []
         table.add_row(
             Text(r.external_id),
             f"{r.last_purchase_at:%Y-%m-%d}",
             r.value_class.value if r.value_class else "",
             r.verdict.value,
             step or "",
+            *group,
             VERDICT_EXPLANATIONS[r.verdict],
         )
     out.print(table)

@@ -83,6 +83,8 @@ class CampaignSettings(Section):
     coupon_prefix: str = Field("", pattern=r"^[A-Z0-9-]{0,8}$")
     attribution_days: int = Field(30, ge=0)
     cost_per_letter: float = Field(0.0, ge=0)
+    # The share of new enrollments held out as a control group (0: none).
+    holdout_percent: float = Field(0.0, ge=0, le=50)
     steps: tuple[StepSettings, ...] = Field(
         default_factory=lambda: tuple(StepSettings.model_validate(s) for s in demo_shop.LADDER)
     )

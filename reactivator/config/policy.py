@@ -26,4 +26,5 @@ def policy_from_settings(settings: Settings) -> Policy:
         cap_window=timedelta(days=c.cap_days),
         quiet_hours=QuietHours(c.quiet_start, c.quiet_end) if c.quiet_hours else None,
         default_timezone=settings.shop.default_timezone,
+        holdout_percent=c.holdout_percent,
     )

@@ -15,8 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from reactivator.core.holdout import BUCKETS, arm_for
 from reactivator.core.model import (
+    DUE_VERDICTS,
     STEPLESS_VERDICTS,
+    Arm,
     CustomerFacts,
     Decision,
     EnrollmentKind,
@@ -199,7 +202,19 @@ def decide(facts: CustomerFacts, policy: Policy, now: datetime) -> Decision:
     verdict = next((v for rule in RULES if (v := rule.verdict(case)) is not None), Verdict.SEND)
     if at is None or verdict in STEPLESS_VERDICTS:
         return Decision(verdict)
-    return Decision(verdict, at.kind, at.index, at.enters)
+    return Decision(verdict, at.kind, at.index, at.enters, arm_of(facts, at, verdict, policy))
+
+
+def arm_of(facts: CustomerFacts, at: Position, verdict: Verdict, policy: Policy) -> Arm | None:
+    """A running enrollment keeps its arm; a new one takes the arm of the customer's bucket.
+
+    A newcomer who is not enrolled now has no arm yet.
+    """
+    if facts.active is not None:
+        return facts.active.arm
+    if verdict not in DUE_VERDICTS:
+        return None
+    return arm_for(facts.holdout_buckets.get(at.kind, BUCKETS - 1), policy.holdout_percent)
 
 
 def advance(kind: EnrollmentKind, sent_index: int, policy: Policy) -> tuple[int, bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -28,6 +29,13 @@ class EnrollmentKind(StrEnum):
     APOLOGY = "apology"
 
 
+class Arm(StrEnum):
+    """Which group an enrollment belongs to while a holdout runs (core/holdout.py)."""
+
+    TREATMENT = "treatment"  # gets the letters
+    CONTROL = "control"  # walks the same ladder on the same days, but every letter is held back
+
+
 class EnrollmentStatus(StrEnum):
     ACTIVE = "active"
     RETURNED = "returned"
@@ -42,6 +50,7 @@ class LetterStatus(StrEnum):
     FAILED = "failed"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    HELD = "held"  # a control enrollment's letter: recorded on its day, never sent
 
 
 class ValueClass(StrEnum):
@@ -154,6 +163,8 @@ class Policy:
     cap_window: timedelta = timedelta(days=7)
     quiet_hours: QuietHours | None = QuietHours(time(21), time(9))
     default_timezone: str = "UTC"
+    # The share of new enrollments kept as the control group (0: no holdout).
+    holdout_percent: float = 0.0
 
     def __post_init__(self) -> None:
         # Each step knows its place, so whoever holds one needs nothing else to name it.
@@ -193,6 +204,7 @@ class Policy:
 class ActiveEnrollment:
     kind: EnrollmentKind
     next_step: int
+    arm: Arm | None = None  # None: enrolled while no holdout ran
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +223,9 @@ class CustomerFacts:
     active: ActiveEnrollment | None = None
     last_letter_at: datetime | None = None
     letters_in_window: int = 0
+    # The customer's holdout bucket (0-9999) for an enrollment of each kind; a
+    # kind missing here counts as the highest bucket, which is never held out.
+    holdout_buckets: Mapping[EnrollmentKind, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,3 +236,4 @@ class Decision:
     kind: EnrollmentKind | None = None
     step_index: int | None = None
     enters: bool = False  # True when this decision starts a new enrollment
+    arm: Arm | None = None  # the enrollment's arm, for decisions about a step while a holdout runs

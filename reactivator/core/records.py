@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from reactivator.core.model import (
+    Arm,
     EnrollmentKind,
     EnrollmentStatus,
     LetterStatus,
@@ -101,3 +102,4 @@ class PlannedCustomer:
     kind: EnrollmentKind | None
     step_index: int | None
     enters: bool
+    arm: Arm | None = None

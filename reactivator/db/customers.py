@@ -258,6 +258,7 @@ def enrollment_history(conn: Connection, customer_id: int) -> list[dict[str, obj
         {
             "kind": r.kind,
             "status": r.status,
+            "arm": r.arm,
             "enrolled_at": r.enrolled_at.isoformat(),
             "next_step": r.next_step,
             "ended_at": r.ended_at.isoformat() if r.ended_at else None,

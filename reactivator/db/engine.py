@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError, SQLAlchemyError
 
+from reactivator.core.holdout import bucket_of
 from reactivator.errors import ConfigError, SchemaMissingError, StorageError, redact_url
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -118,6 +119,8 @@ def _make_engine(url: str, busy_timeout_seconds: float, cache_mb: int = 64) -> E
         cur.execute(f"PRAGMA cache_size=-{cache_mb * 1024}")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_seconds * 1000)}")
         cur.close()
+        # The holdout bucket, computed by the same function as core's (PostgreSQL has md5 built in).
+        dbapi_conn.create_function(SQLITE_BUCKET_FUNCTION, 1, _sqlite_bucket, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
@@ -125,6 +128,13 @@ def _make_engine(url: str, busy_timeout_seconds: float, cache_mb: int = 64) -> E
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+SQLITE_BUCKET_FUNCTION = "reactivator_bucket"
+
+
+def _sqlite_bucket(text: str | None) -> int | None:
+    return None if text is None else bucket_of(text)
 
 
 def _is_missing_table(exc: DBAPIError) -> bool:
@@ -143,7 +153,7 @@ def _alembic_config() -> Any:
 # The newest migration this code ships. Written out rather than asked of Alembic,
 # whose script directory costs every command a sixth of a second to read; a test
 # holds it equal to the head of migrations/versions/.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 
 
 def head_revision() -> str:

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, exists, literal, select, text, update
+from sqlalchemy import Connection, and_, bindparam, case, exists, func, literal, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from reactivator.core.coupons import new_coupon_code
 from reactivator.core.model import (
+    Arm,
     EnrollmentKind,
     EnrollmentStatus,
     LadderState,
@@ -35,12 +36,15 @@ from reactivator.db.tables import customers, enrollments, letters
 class PassWrites:
     ended_unreachable: int
     enrolled: int
-    queued: int
+    queued: int  # every letter this pass recorded, the held ones included
+    held: int = 0  # of them, held back for the control group
 
 
 # One pass at a time over the whole fleet: a PostgreSQL advisory lock held for the
 # pass's transaction ("reac" in ASCII). On SQLite the write transaction is exclusive anyway.
 _PASS_LOCK = 0x72656163
+
+HELD_REASON = "held back: control group"
 
 
 def take_pass_lock(conn: Connection, campaign: str, *, wait: bool) -> bool:
@@ -97,6 +101,8 @@ def run_pass(
                 "dormant_since",
                 "entry_step",
                 "next_step",
+                "arm",
+                "value_class",
             ],
             select(
                 due.c.customer_id,
@@ -107,6 +113,8 @@ def run_pass(
                 due.c.last_purchase_at,
                 due.c.step_index,
                 due.c.step_index,
+                due.c.arm,
+                due.c.value_class,
             ).where(due.c.enrollment_id.is_(None)),
         )
         .on_conflict_do_nothing()
@@ -116,8 +124,10 @@ def run_pass(
     _mark_ladder_history(conn, now)
 
     # The plan again, now that newcomers have their enrollment: every due letter.
+    # A control enrollment's letter is recorded on its day, held back: never sent.
     due = plan.due().subquery()
     step_key, discount = step_values(policy, due.c.kind, due.c.step_index)
+    held = due.c.arm == Arm.CONTROL.value
     queue = (
         ins(letters)
         .from_select(
@@ -132,6 +142,7 @@ def run_pass(
                 "status",
                 "queued_at",
                 "send_after",
+                "ended_reason",
             ],
             select(
                 due.c.enrollment_id,
@@ -141,22 +152,30 @@ def run_pass(
                 due.c.step_index,
                 step_key,
                 discount,
-                literal(LetterStatus.QUEUED.value),
+                case((held, LetterStatus.HELD.value), else_=LetterStatus.QUEUED.value),
                 literal(now, letters.c.queued_at.type),
                 due.c.send_after,
+                case((held, HELD_REASON), else_=None),
             ).where(due.c.enrollment_id.is_not(None)),
         )
         .on_conflict_do_nothing()
     )
     queued = conn.execute(queue.execution_options(preserve_rowcount=True)).rowcount
     _advance_enrollments(conn, policy, now)
+    # Held letters count for pacing too: both arms keep the same timeline.
+    made_now = and_(
+        letters.c.queued_at == now, letters.c.status.in_([LetterStatus.QUEUED.value, LetterStatus.HELD.value])
+    )
     conn.execute(
         update(customers)
-        .where(customers.c.id.in_(select(letters.c.customer_id).where(_queued_now(now))))
+        .where(customers.c.id.in_(select(letters.c.customer_id).where(made_now)))
         .values(last_letter_at=now, updated_at=now)
     )
     _assign_codes(conn, now, coupon_expiry, coupon_prefix, message_domain)
-    return PassWrites(ended_unreachable=swept, enrolled=int(enrolled), queued=int(queued))
+    held_now = conn.execute(
+        select(func.count()).where(letters.c.queued_at == now, letters.c.status == LetterStatus.HELD.value)
+    ).scalar_one()
+    return PassWrites(ended_unreachable=swept, enrolled=int(enrolled), queued=int(queued), held=int(held_now))
 
 
 def _queued_now(now: datetime) -> Any:

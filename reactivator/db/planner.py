@@ -12,11 +12,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, literal, not_, null, select
+from sqlalchemy import Connection, Select, String, and_, case, func, literal, not_, null, select
 
+from reactivator.core.holdout import control_below
 from reactivator.core.ladder import RULES, Rule
 from reactivator.core.model import (
     DUE_VERDICTS,
+    STEPLESS_VERDICTS,
+    Arm,
     EnrollmentKind,
     EnrollmentStatus,
     LadderState,
@@ -26,11 +29,13 @@ from reactivator.core.model import (
 )
 from reactivator.core.plan import PassParameters
 from reactivator.core.records import PlannedCustomer
+from reactivator.db.holdout import holdout_bucket
 from reactivator.db.planner_rules import TWINS, Terms, verdict_literal
 from reactivator.db.tables import customers, enrollments, letters
 
 VERDICT_CODES = tuple(Verdict)
 KIND_CODES = tuple(EnrollmentKind)
+ARM_CODES: tuple[Arm | None, ...] = (None, *Arm)
 
 
 class PlannerMismatch(RuntimeError):
@@ -66,12 +71,19 @@ class SummaryRow:
     step_index: int | None
     enters: bool
     customers: int
+    arm: Arm | None = None
 
 
 class PlanQuery:
-    """Builds the per-customer decision query for one pass."""
+    """Builds the per-customer decision query for one pass.
 
-    def __init__(self, policy: Policy, params: PassParameters, campaign: str) -> None:
+    `salt` is the database's holdout salt; without it (or with no holdout in the
+    policy) every new enrollment is outside any holdout.
+    """
+
+    def __init__(
+        self, policy: Policy, params: PassParameters, campaign: str, salt: str | None = None
+    ) -> None:
         _check_twins()
         self.policy = policy
         self.p = params
@@ -96,6 +108,18 @@ class PlanQuery:
             else_=entry,
         )
         self.enters = not_(has_active)
+        # The arm (core.ladder.arm_of): a running enrollment keeps its own, a new one
+        # takes its bucket's (core.holdout.bucket_text, hashed in the database).
+        new_arm: Any = null()
+        if policy.holdout_percent > 0 and salt is not None:
+            hashed = (
+                literal(f"{salt}:{campaign}:", String) + self.kind + literal(":", String) + c.c.external_id
+            )
+            new_arm = case(
+                (holdout_bucket(hashed) < control_below(policy.holdout_percent), literal(Arm.CONTROL.value)),
+                else_=literal(Arm.TREATMENT.value),
+            )
+        self.arm = case((has_active, e.c.arm), else_=new_arm)
         cutoffs = dict(zip(policy.steps, params.step_cutoffs, strict=True)) | {
             policy.apology: params.apology_cutoff
         }
@@ -164,6 +188,7 @@ class PlanQuery:
             self.kind.label("kind"),
             self.step_index.label("step_index"),
             self.enters.label("enters"),
+            self.arm.label("arm"),
         ).order_by(c.c.id)
         return query.limit(limit) if limit is not None else query
 
@@ -175,25 +200,30 @@ class PlanQuery:
     def summary(self) -> Select[Any]:
         """(key, customers) per decision; `decode_summary_key` reads the key.
 
-        The key is a number in mixed radix (verdict, step, kind, enters), with a step
-        digit as wide as the longest ladder: it cannot overflow whatever the config.
+        The key is a number in mixed radix (verdict, step, kind, enters, arm), with a
+        step digit as wide as the longest ladder: it cannot overflow whatever the config.
         """
         steps = self._no_step + 1
         in_ladder = and_(self.step_index >= 0, self.step_index < self._no_step)
         step = case((in_ladder, self.step_index), else_=self._no_step)
         kind = case(*[(self.kind == k.value, i) for i, k in enumerate(KIND_CODES)], else_=0)
         enters = case((self.enters, 1), else_=0)
-        key = ((self.verdict_code * steps + step) * len(KIND_CODES) + kind) * 2 + enters
+        arm = case(*[(self.arm == a.value, i) for i, a in enumerate(ARM_CODES) if a is not None], else_=0)
+        key = (((self.verdict_code * steps + step) * len(KIND_CODES) + kind) * 2 + enters) * len(
+            ARM_CODES
+        ) + arm
         # Materialised first, so the grouping reads plain integers, not the CASE.
         keys = self.base(key.label("k")).cte("decision_keys").prefix_with("MATERIALIZED")
         return select(keys.c.k, func.count()).group_by(keys.c.k)
 
-    def decode_summary_key(self, key: int) -> tuple[Verdict, EnrollmentKind, int | None, bool]:
-        """(verdict, kind, step index, enters) from a key made by `summary`."""
-        rest, enters = divmod(key, 2)
+    def decode_summary_key(self, key: int) -> tuple[Verdict, EnrollmentKind, int | None, bool, Arm | None]:
+        """(verdict, kind, step index, enters, arm) from a key made by `summary`."""
+        rest, arm = divmod(key, len(ARM_CODES))
+        rest, enters = divmod(rest, 2)
         rest, kind = divmod(rest, len(KIND_CODES))
         code, step = divmod(rest, self._no_step + 1)
-        return VERDICT_CODES[code], KIND_CODES[kind], None if step == self._no_step else step, bool(enters)
+        index = None if step == self._no_step else step
+        return VERDICT_CODES[code], KIND_CODES[kind], index, bool(enters), ARM_CODES[arm]
 
     def due(self) -> Select[Any]:
         """Customers for whom a letter is due now, with what enrollments and letters need."""
@@ -205,6 +235,8 @@ class PlanQuery:
             self.step_index.label("step_index"),
             c.c.last_purchase_at,
             self.send_after.label("send_after"),
+            self.arm.label("arm"),
+            self.value_class.label("value_class"),
         ).where(self.verdict.in_(sorted(v.value for v in DUE_VERDICTS)))
 
 
@@ -219,9 +251,16 @@ def summary_counts(conn: Connection, plan: PlanQuery) -> list[SummaryRow]:
     """How many customers get each decision (verdict, kind, step, enters) in this pass."""
     rows = []
     for key, n in conn.execute(plan.summary()):
-        verdict, kind, index, enters = plan.decode_summary_key(int(key))
-        rows.append(SummaryRow(verdict, kind, index, enters, int(n)))
+        verdict, kind, index, enters, arm = plan.decode_summary_key(int(key))
+        rows.append(SummaryRow(verdict, kind, index, enters, int(n), shown_arm(verdict, index, enters, arm)))
     return rows
+
+
+def shown_arm(verdict: Verdict, index: int | None, enters: bool, arm: Arm | None) -> Arm | None:
+    """The arm as core.ladder.arm_of gives it: none for stepless verdicts or newcomers not enrolled now."""
+    if verdict in STEPLESS_VERDICTS or index is None or (enters and verdict not in DUE_VERDICTS):
+        return None
+    return arm
 
 
 def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator[PlannedCustomer]:
@@ -231,16 +270,19 @@ def iter_trace(conn: Connection, plan: PlanQuery, limit: int | None) -> Iterator
 
 def _trace_rows(result: Iterable[Any]) -> Iterator[PlannedCustomer]:
     for row in result:
+        verdict = Verdict(row.verdict)
+        arm = shown_arm(verdict, row.step_index, bool(row.enters), Arm(row.arm) if row.arm else None)
         yield PlannedCustomer(
             customer_id=row.id,
             external_id=row.external_id,
             last_purchase_at=row.last_purchase_at,
             value_class=ValueClass(row.value_class) if row.value_class else None,
             annual_value_cents=row.annual_value_cents,
-            verdict=Verdict(row.verdict),
+            verdict=verdict,
             kind=EnrollmentKind(row.kind) if row.step_index is not None else None,
             step_index=row.step_index,
             enters=bool(row.enters),
+            arm=arm,
         )
 
 

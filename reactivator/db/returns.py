@@ -82,7 +82,7 @@ def order_id_of(conn: Connection, external_id: str) -> int:
 
 
 def _credited_step(conn: Connection, enrollment_id: int, coupon_letter: int | None) -> str | None:
-    """The letter credited with a return: the one whose coupon was used, else the last one sent."""
+    """The letter credited with a return: the one whose coupon was used, else the last one sent (or held)."""
     if coupon_letter is not None:
         key = conn.execute(
             select(letters.c.step_key).where(
@@ -93,7 +93,12 @@ def _credited_step(conn: Connection, enrollment_id: int, coupon_letter: int | No
             return str(key)
     last = conn.execute(
         select(letters.c.step_key)
-        .where(letters.c.enrollment_id == enrollment_id, letters.c.status == LetterStatus.SENT.value)
+        # A control enrollment's letters were held back on their days: its return is
+        # credited the same way, to the step it had reached.
+        .where(
+            letters.c.enrollment_id == enrollment_id,
+            letters.c.status.in_([LetterStatus.SENT.value, LetterStatus.HELD.value]),
+        )
         .order_by(letters.c.step_index.desc())
         .limit(1)
     ).scalar()

@@ -100,6 +100,10 @@ enrollments = Table(
     Column("return_amount_cents", BigInteger),
     Column("return_coupon", String(64)),
     Column("return_step", String(64)),
+    # The holdout: treatment or control (NULL: enrolled while no holdout ran), and the
+    # value class at enrolment, so the report can compare the arms by class.
+    Column("arm", String(16)),
+    Column("value_class", String(1)),
     Index("ix_enrollments_customer_id", "customer_id"),
     Index("ix_enrollments_status", "status"),
     Index("ix_enrollments_enrolled_at", "enrolled_at"),
@@ -176,6 +180,16 @@ signing_keys = Table(
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
     Column("secret", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# The secret that, hashed with the campaign and a customer's id, puts each new
+# enrollment in the holdout or not (core/holdout.py). Made by `db upgrade`.
+holdout_salts = Table(
+    "holdout_salts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("salt", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
 

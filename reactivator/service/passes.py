@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reactivator.core.ladder import needs_value_classes
-from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, EnrollmentKind, Verdict
+from reactivator.core.model import DUE_VERDICTS, STEPLESS_VERDICTS, Arm, EnrollmentKind, Verdict
 from reactivator.core.plan import pass_parameters
 from reactivator.core.records import PlannedCustomer
+from reactivator.db.holdout import holdout_salt, make_holdout_salt
 from reactivator.db.passes import PassWrites, run_pass, take_pass_lock
 from reactivator.db.planner import PlanQuery, decision_for, iter_trace, summary_counts
 from reactivator.db.value_classes import class_cutoffs
@@ -31,6 +32,7 @@ class VerdictCount:
     step_key: str | None
     enters: bool
     customers: int
+    arm: Arm | None = None  # while a holdout runs: the arm of the enrollment the decision is about
 
 
 @dataclass
@@ -42,6 +44,14 @@ class PassReport:
 
     def due(self) -> int:
         return sum(d.customers for d in self.decisions if d.verdict in DUE_VERDICTS)
+
+    def due_by_arm(self) -> dict[str, int]:
+        """Letters due, per arm ("none" outside any holdout): the control's are held back."""
+        counts = {arm.value if arm else "none": 0 for arm in (None, *Arm)}
+        for d in self.decisions:
+            if d.verdict in DUE_VERDICTS:
+                counts[d.arm.value if d.arm else "none"] += d.customers
+        return counts
 
 
 def step_key(
@@ -56,20 +66,29 @@ def step_key(
     return app.policy.step(kind, index).key
 
 
-def _plan(app: App, conn: Connection, now: datetime, *, show_classes: bool = False) -> PlanQuery:
-    """The pass's query; the value classes are worked out only if a rule or the reader needs them."""
+def _plan(
+    app: App, conn: Connection, now: datetime, *, show_classes: bool = False, salt: str | None = None
+) -> PlanQuery:
+    """The pass's query; the value classes are worked out only if a rule or the reader needs them.
+
+    A holdout records each new enrollment's class, so it always needs them.
+    """
     value = app.settings.value
-    needed = show_classes or needs_value_classes(app.policy)
+    holdout = app.policy.holdout_percent > 0
+    needed = show_classes or holdout or needs_value_classes(app.policy)
     classes = class_cutoffs(conn, value.a_share, value.b_share) if needed else None
-    return PlanQuery(app.policy, pass_parameters(app.policy, now, classes), app.campaign)
+    if holdout and salt is None:
+        salt = holdout_salt(conn)
+    return PlanQuery(app.policy, pass_parameters(app.policy, now, classes), app.campaign, salt)
 
 
 def _decisions(app: App, conn: Connection, plan: PlanQuery) -> list[VerdictCount]:
-    merged: dict[tuple[Verdict, str | None, bool], int] = defaultdict(int)
+    merged: dict[tuple[Verdict, str | None, bool, Arm | None], int] = defaultdict(int)
     for row in summary_counts(conn, plan):
         key = step_key(app, row.kind, row.step_index, row.verdict)
-        merged[(row.verdict, key, row.enters and key is not None)] += row.customers
-    counts = [VerdictCount(v, key, enters, n) for (v, key, enters), n in merged.items()]
+        arm = row.arm if key is not None else None
+        merged[(row.verdict, key, row.enters and key is not None, arm)] += row.customers
+    counts = [VerdictCount(v, key, enters, n, arm) for (v, key, enters, arm), n in merged.items()]
     return sorted(
         counts,
         key=lambda c: (
@@ -77,12 +96,25 @@ def _decisions(app: App, conn: Connection, plan: PlanQuery) -> list[VerdictCount
             c.verdict is not Verdict.SEND,
             c.verdict.value,
             c.step_key or "",
+            c.arm is Arm.CONTROL,
         ),
     )
 
 
+def _ensure_salt(app: App, now: datetime) -> None:
+    """`db upgrade` makes the holdout salt; a database that lost it gets one before a dry run reads arms."""
+    if app.policy.holdout_percent <= 0:
+        return
+    with app.db.read() as conn:
+        if holdout_salt(conn) is not None:
+            return
+    with app.db.write() as conn:
+        make_holdout_salt(conn, now)
+
+
 def plan_pass(app: App, now: datetime) -> PassReport:
     """What a pass at `now` would do, counted by decision; changes nothing."""
+    _ensure_salt(app, now)
     with app.db.read() as conn:
         plan = _plan(app, conn, now)
         return PassReport(now=now, dry_run=True, decisions=_decisions(app, conn, plan))
@@ -91,12 +123,14 @@ def plan_pass(app: App, now: datetime) -> PassReport:
 @contextmanager
 def trace(app: App, now: datetime, limit: int | None = None) -> Iterator[Iterator[PlannedCustomer]]:
     """Stream the per-customer decisions of a pass at `now` (read-only)."""
+    _ensure_salt(app, now)
     with app.db.read() as conn:
         yield iter_trace(conn, _plan(app, conn, now, show_classes=True), limit)
 
 
 def decision(app: App, customer_id: int, now: datetime) -> PlannedCustomer | None:
     """What a pass at `now` would decide for one customer (None: not dormant)."""
+    _ensure_salt(app, now)
     with app.db.read() as conn:
         return decision_for(conn, _plan(app, conn, now), customer_id)
 
@@ -121,7 +155,8 @@ def _enroll_and_queue(app: App, now: datetime, *, wait: bool) -> PassReport | No
     with app.db.write() as conn:
         if not take_pass_lock(conn, app.campaign, wait=wait):
             return None
-        plan = _plan(app, conn, now)
+        salt = make_holdout_salt(conn, now) if app.policy.holdout_percent > 0 else None
+        plan = _plan(app, conn, now, salt=salt)
         decisions = _decisions(app, conn, plan)
         writes = run_pass(
             conn,

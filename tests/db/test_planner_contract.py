@@ -3,9 +3,10 @@
 Hypothesis draws a campaign policy and a shop of consistent customer states
 (typed, below), written straight into the tables. For every customer the SQL
 plan must give what `reactivator.core.ladder.decide` gives for the same facts:
-the trace (verdict, step, whether they enroll), the dry run's counts, the due
-letters with their `send_after`, and what a real pass writes (`decide`, then
-`advance`). Customers who never bought are not in the plan at all.
+the trace (verdict, step, whether they enroll, the holdout arm), the dry run's
+counts, the due letters with their `send_after`, and what a real pass writes
+(`decide`, then `advance`; the control's letters held back). Customers who
+never bought are not in the plan at all.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
 
+from reactivator.core.holdout import bucket
 from reactivator.core.ladder import RULES, advance, decide
 from reactivator.core.model import (
     DUE_VERDICTS,
     STEPLESS_VERDICTS,
     ActiveEnrollment,
+    Arm,
     CustomerFacts,
     Decision,
     EnrollmentKind,
@@ -42,6 +45,7 @@ from reactivator.core.quiet_hours import quiet_ends_at
 from reactivator.core.records import encode_tags
 from reactivator.core.value import ClassCutoffs
 from reactivator.db import planner
+from reactivator.db.holdout import make_holdout_salt
 from reactivator.db.planner import PlannerMismatch, PlanQuery
 from reactivator.db.tables import customers, enrollments, letters, metadata
 from reactivator.db.value_classes import class_cutoffs
@@ -80,9 +84,12 @@ class CustomerState:
     def letter_times(self, now: datetime) -> list[datetime]:
         return sorted(now - timedelta(days=age) for age in self.letter_ages_days)
 
-    def facts(self, now: datetime, policy: Policy, classes: ClassCutoffs) -> CustomerFacts:
+    def facts(
+        self, now: datetime, policy: Policy, classes: ClassCutoffs, key: str, salt: str
+    ) -> CustomerFacts:
         sent = self.letter_times(now)
         return CustomerFacts(
+            holdout_buckets={kind: bucket(salt, CAMPAIGN, kind, key) for kind in EnrollmentKind},
             subscription=self.subscription,
             last_purchase_at=self.last_purchase(now),
             orders_count=self.orders,
@@ -127,6 +134,7 @@ def policies(draw: st.DrawFn) -> Policy:
         cap_window=timedelta(days=draw(st.sampled_from([7, 30]))),
         quiet_hours=quiet,
         default_timezone=draw(st.sampled_from(["UTC", "Asia/Tokyo"])),
+        holdout_percent=draw(st.sampled_from([0.0, 10.0, 50.0])),
     )
 
 
@@ -146,7 +154,8 @@ def customer_states(draw: st.DrawFn, policy: Policy) -> CustomerState:
     if ladder_state is not None and days is not None and draw(st.booleans()):
         kind = EnrollmentKind.APOLOGY if ladder_state is LadderState.APOLOGY else EnrollmentKind.LADDER
         # Up to one past the end: a ladder shortened under a running enrollment.
-        active = ActiveEnrollment(kind, draw(st.integers(0, policy.ladder_length(kind))))
+        arm = draw(st.sampled_from([None, *Arm]))
+        active = ActiveEnrollment(kind, draw(st.integers(0, policy.ladder_length(kind))), arm)
     return CustomerState(
         subscription=draw(st.sampled_from([Subscription.SUBSCRIBED] * 6 + list(Subscription))),
         days_since_purchase=days,
@@ -173,7 +182,7 @@ def shops(draw: st.DrawFn) -> tuple[Policy, datetime, list[CustomerState]]:
 def _reset(app: App) -> None:
     with app.db.write() as conn:
         for table in reversed(metadata.sorted_tables):
-            if table.name not in ("alembic_version", "signing_keys"):
+            if table.name not in ("alembic_version", "signing_keys", "holdout_salts"):
                 conn.execute(delete(table))
 
 
@@ -241,6 +250,7 @@ def _write(app: App, states: list[CustomerState], now: datetime) -> None:
                         dormant_since=last,
                         entry_step=0,
                         next_step=s.active.next_step,
+                        arm=s.active.arm.value if s.active.arm else None,
                     )
                 )
 
@@ -248,10 +258,12 @@ def _write(app: App, states: list[CustomerState], now: datetime) -> None:
 def _expected(
     app: App, states: list[CustomerState], now: datetime
 ) -> tuple[dict[str, Decision], dict[str, CustomerState], ClassCutoffs]:
-    with app.db.read() as conn:
+    with app.db.write() as conn:
         classes = class_cutoffs(conn, app.settings.value.a_share, app.settings.value.b_share)
+        salt = make_holdout_salt(conn, now)
     decisions = {
-        f"k{n}": decide(s.facts(now, app.policy, classes), app.policy, now) for n, s in enumerate(states, 1)
+        f"k{n}": decide(s.facts(now, app.policy, classes, f"k{n}", salt), app.policy, now)
+        for n, s in enumerate(states, 1)
     }
     return decisions, {f"k{n}": s for n, s in enumerate(states, 1)}, classes
 
@@ -307,42 +319,50 @@ def test_the_sql_plan_and_a_real_pass_match_the_pure_rules_for_every_customer(
         row = planned[key]
         assert row.verdict is decision.verdict, (key, by_id[key], decision)
         if decision.verdict not in STEPLESS_VERDICTS:
-            assert (row.kind, row.step_index, row.enters) == (
+            assert (row.kind, row.step_index, row.enters, row.arm) == (
                 decision.kind,
                 decision.step_index,
                 decision.enters,
+                decision.arm,
             )
 
-    # The dry run's counts.
-    counted: Counter[tuple[Verdict, str | None, bool]] = Counter()
+    # The dry run's counts, per arm.
+    counted: Counter[tuple[Verdict, str | None, bool, Arm | None]] = Counter()
     for key in considered:
         d = expected[key]
         step = step_key(app, d.kind, d.step_index, d.verdict)
-        counted[(d.verdict, step, d.enters and step is not None)] += 1
+        counted[(d.verdict, step, d.enters and step is not None, d.arm if step else None)] += 1
     dry = plan_pass(app, now)
-    assert Counter({(c.verdict, c.step_key, c.enters): c.customers for c in dry.decisions}) == counted
+    assert Counter({(c.verdict, c.step_key, c.enters, c.arm): c.customers for c in dry.decisions}) == counted
 
     # The due letters, with the moment each may go (quiet hours end in the customer's zone).
     params = pass_parameters(policy, now, classes)
     with app.db.read() as conn:
+        salt = make_holdout_salt(conn, now)
         due = {
-            f"k{r.customer_id}": (EnrollmentKind(r.kind), r.step_index, _aware(r.send_after))
-            for r in conn.execute(PlanQuery(policy, params, CAMPAIGN).due())
+            f"k{r.customer_id}": (
+                EnrollmentKind(r.kind),
+                r.step_index,
+                _aware(r.send_after),
+                Arm(r.arm) if r.arm else None,
+            )
+            for r in conn.execute(PlanQuery(policy, params, CAMPAIGN, salt).due())
         }
     due_expected = {
-        key: (d.kind, d.step_index, _send_after(by_id[key], d, policy, now))
+        key: (d.kind, d.step_index, _send_after(by_id[key], d, policy, now), d.arm)
         for key, d in expected.items()
         if d.verdict in DUE_VERDICTS
     }
     assert due == due_expected
 
-    # One real pass writes exactly that: a letter per due customer, and the enrollment advanced.
+    # One real pass writes exactly that: a letter per due customer (held back for
+    # the control), and the enrollment advanced, in its arm.
     enroll_and_queue(app, now)
     with app.db.read() as conn:
         queued = {
             f"k{r.customer_id}": r
             for r in conn.execute(
-                select(letters).where(letters.c.queued_at == now, letters.c.status == "queued")
+                select(letters).where(letters.c.queued_at == now, letters.c.status.in_(["queued", "held"]))
             )
         }
         advanced = {
@@ -354,10 +374,13 @@ def test_the_sql_plan_and_a_real_pass_match_the_pure_rules_for_every_customer(
             )
         }
     assert set(queued) == set(due_expected)
-    for key, (kind, index, send_after) in due_expected.items():
+    for key, (kind, index, send_after, arm) in due_expected.items():
         assert kind is not None
         assert index is not None
         letter, step = queued[key], policy.step(kind, index)
+        assert letter.status == ("held" if arm is Arm.CONTROL else "queued")
+        assert (letter.coupon_code is None) == (arm is Arm.CONTROL or step.discount_percent == 0)
+        assert advanced[key].arm == (arm.value if arm else None)
         assert (letter.step_key, letter.discount_percent, letter.kind) == (
             step.key,
             step.discount_percent,
@@ -388,15 +411,24 @@ def test_the_summary_key_holds_any_number_of_steps(app: App) -> None:
         for kind in EnrollmentKind:
             for step in (None, 0, 17, 39):
                 for enters in (False, True):
-                    parts: dict[str, Any] = {"verdict": verdict, "kind": kind, "step": step, "enters": enters}
-                    key = _encode(plan, **parts)
-                    assert plan.decode_summary_key(key) == (verdict, kind, step, enters)
+                    for arm in planner.ARM_CODES:
+                        parts: dict[str, Any] = {
+                            "verdict": verdict,
+                            "kind": kind,
+                            "step": step,
+                            "enters": enters,
+                            "arm": arm,
+                        }
+                        key = _encode(plan, **parts)
+                        assert plan.decode_summary_key(key) == (verdict, kind, step, enters, arm)
 
 
-def _encode(plan: PlanQuery, verdict: Verdict, kind: EnrollmentKind, step: int | None, enters: bool) -> int:
+def _encode(
+    plan: PlanQuery, verdict: Verdict, kind: EnrollmentKind, step: int | None, enters: bool, arm: Arm | None
+) -> int:
     steps = plan.policy.longest_ladder + 1
     digit = plan.policy.longest_ladder if step is None else step
     code = planner.VERDICT_CODES.index(verdict)
-    return ((code * steps + digit) * len(planner.KIND_CODES) + planner.KIND_CODES.index(kind)) * 2 + int(
-        enters
-    )
+    kinds = len(planner.KIND_CODES)
+    packed = ((code * steps + digit) * kinds + planner.KIND_CODES.index(kind)) * 2 + int(enters)
+    return packed * len(planner.ARM_CODES) + planner.ARM_CODES.index(arm)

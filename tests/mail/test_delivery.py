@@ -203,3 +203,23 @@ def test_a_purchase_or_unsubscribe_mid_batch_stops_the_letters_not_yet_handed_ov
     assert server.recipients() == ["a@example.com"]
     assert (report.sent, report.cancelled) == (1, 2)
     app.db.dispose()
+
+
+def test_the_control_group_receives_nothing_and_the_treatment_its_letters(
+    db_url: str, fault: tuple[int, FaultHandler]
+) -> None:
+    port, server = fault
+    app = app_from_settings(make_settings(db_url, smtp={"port": port}, campaign={"holdout_percent": 50}))
+    for n in range(40):
+        dormant_customer(app, f"h{n}", NOW, 100)
+    enroll_and_queue(app, NOW)
+    report = send(app)
+    held = {f"h{n}" for n in range(40) if letters_of(app, f"h{n}")[0]["status"] == "held"}
+    treated = {f"h{n}" for n in range(40)} - held
+    assert 0 < len(held) < 40
+    assert report.sent == len(treated)
+    assert sorted(server.recipients()) == sorted(f"{k}@example.com" for k in treated)
+    for key in held:
+        (letter,) = letters_of(app, key)
+        assert (letter["message_id"], letter["coupon_code"], letter["sent_at"]) == (None, None, None)
+    app.db.dispose()
