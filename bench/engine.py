@@ -286,8 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     # ---- in-process handles ----------------------------------------------------------------
     from reactivator.core.plan import pass_parameters
     from reactivator.core.value import ClassCutoffs
-    from reactivator.service import passes, reporting
+    from reactivator.service import passes
     from reactivator.service.app import open_app
+    from reactivator.service.reporting import segments as reporting
 
     app = open_app()
     raw = sqlite3.connect(db)

@@ -27,9 +27,9 @@ def segments(
     """Dormant customers per tier and the money at stake (their lifetime value)."""
 
     def body() -> None:
-        from reactivator.service import reporting
+        from reactivator.service.reporting.segments import segments as segment_report
 
-        report = reporting.segments(app_from_state(), parse_now(now), detail=detail)
+        report = segment_report(app_from_state(), parse_now(now), detail=detail)
         if as_json:
             views.print_json(report)
         else:
@@ -114,16 +114,31 @@ def _dry_run(app: App, at: datetime, as_json: bool, limit: int) -> None:
         views.trace_table(shown, limit)
 
 
-def report(as_json: JsonOption = False) -> None:
-    """What the campaign earned: per step and overall, with ROMI."""
+def report(
+    as_json: JsonOption = False,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="Also the lift per value class (A/B/C at enrolment).")
+    ] = False,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Read from this moment (ISO 8601): enrollments, letters, returns."),
+    ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Read up to this moment (ISO 8601).")] = None,
+    now: NowOption = None,
+) -> None:
+    """What the campaign earned and caused: per step with ROMI, and the lift over the holdout group."""
 
     def body() -> None:
-        from reactivator.service import reporting
+        from reactivator.service.reporting import campaign as reporting
+        from reactivator.service.reporting.as_json import report_json
 
-        result = reporting.campaign_report(app_from_state())
+        at = parse_now(now)
+        start = parse_now(since) if since else None
+        end = parse_now(until) if until else None
+        result = reporting.campaign_report(app_from_state(), at, since=start, until=end)
         if as_json:
-            views.print_json(result)
+            views.print_json(report_json(result, detail=detail))
         else:
-            views.campaign(result)
+            views.campaign(result, detail=detail)
 
     guard(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
@@ -20,11 +21,13 @@ if TYPE_CHECKING:
     from reactivator.service.delivery import SendReport
     from reactivator.service.imports import ImportSummary
     from reactivator.service.passes import PassReport
-    from reactivator.service.reporting import CampaignReport, SegmentReport
+    from reactivator.service.reporting.campaign import CampaignReport
+    from reactivator.service.reporting.segments import SegmentReport
     from reactivator.service.status import Status
 
 # Piped output has no terminal width to follow; a wide default keeps money columns whole.
-out = Console(width=None if sys.stdout.isatty() else 140)
+# COLUMNS, when set, is honoured either way (rich reads it).
+out = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 140)
 err = Console(stderr=True)
 
 
@@ -183,49 +186,10 @@ def trace_table(rows: list[tuple[PlannedCustomer, str | None]], total_shown_limi
     out.print(table)
 
 
-def campaign(report: CampaignReport) -> None:
-    c = report.currency
-    table = Table(title=f"Campaign {report.campaign!r} (money in {c})")
-    columns = (
-        "step",
-        "queued",
-        "sent",
-        "cancelled",
-        "failed",
-        "returned",
-        "1st order",
-        "since return",
-        "discounts",
-    )
-    for col in columns:
-        table.add_column(col, justify="left" if col == "step" else "right", no_wrap=col == "step")
-    for s in report.steps:
-        table.add_row(
-            s.step_key,
-            f"{s.queued:,}",
-            f"{s.sent:,}",
-            f"{s.cancelled:,}",
-            f"{s.failed:,}",
-            f"{s.returned:,}",
-            _amount(s.return_revenue_cents),
-            _amount(s.revenue_since_return_cents),
-            _amount(s.discount_cents),
-        )
-    out.print(table)
-    romi = "n/a" if report.romi is None else f"{report.romi:.2f}"
-    out.print(
-        f"Returned customers: [bold green]{report.returned:,}[/]"
-        + (
-            f" (+{report.returned_without_letter} before any letter went out)"
-            if report.returned_without_letter
-            else ""
-        )
-        + f"; revenue from them: {money(report.revenue_since_return_cents, c)}; "
-        f"cost: {money(report.cost_cents, c)} (discounts {money(report.discount_cents, c)}, "
-        f"letters {money(report.letter_cost_cents, c)}); [bold]ROMI {romi}[/]"
-    )
-    for note in report.notes:
-        out.print(f"[dim]{note}[/]")
+def campaign(report: CampaignReport, *, detail: bool = False) -> None:
+    from reactivator.cli import report_view
+
+    report_view.campaign(report, detail=detail)
 
 
 def _ago(now: datetime, then: datetime | None) -> str:

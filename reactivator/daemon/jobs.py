@@ -16,10 +16,11 @@ from typing import Any
 
 from reactivator.daemon.registry import DaemonRecord
 from reactivator.daemon.templates import TemplateWatcher
-from reactivator.service import passes, reporting
+from reactivator.service import passes
 from reactivator.service.app import App
 from reactivator.service.passes import PassReport
-from reactivator.service.reporting import SegmentReport
+from reactivator.service.reporting import segments as segment_reports
+from reactivator.service.reporting.segments import SegmentReport
 from reactivator.web.daemon_metrics import DaemonMetrics
 
 log = logging.getLogger("reactivator.daemon")
@@ -84,7 +85,7 @@ class Jobs:
     async def segmentation(self) -> SegmentReport:
         """Dormant customers and the money at stake per tier: logged, exported, recorded."""
         now = self.clock()
-        report = await asyncio.to_thread(reporting.segments, self.app, now)
+        report = await asyncio.to_thread(segment_reports.segments, self.app, now)
         for tier in report.tiers:
             self.metrics.dormant.labels(tier.label).set(tier.customers)
             self.metrics.at_stake.labels(tier.label).set(tier.money_at_stake_cents / 100)

@@ -11,8 +11,19 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.value import ClassCutoffs
+from reactivator.db.step_activity import in_period, treated
 from reactivator.db.tables import customers, enrollments, letters, orders
 from reactivator.db.types import unindexed
+
+
+def returned_in(campaign: str, since: datetime | None, until: datetime | None) -> list[Any]:
+    """Treated enrollments of the campaign that ended returned in [since, until)."""
+    return [
+        enrollments.c.campaign == campaign,
+        enrollments.c.status == EnrollmentStatus.RETURNED.value,
+        treated(),
+        *in_period(enrollments.c.ended_at, since, until),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,12 +104,19 @@ class CampaignFigures:
     coupon_orders: list[CouponOrder]
 
 
-def campaign_figures(conn: Connection, campaign: str) -> CampaignFigures:
-    """Per-step counts and money, and each order paid with a letter's coupon."""
+def campaign_figures(
+    conn: Connection, campaign: str, since: datetime | None = None, until: datetime | None = None
+) -> CampaignFigures:
+    """Per-step counts and money, and each order paid with a letter's coupon (letters queued and
+    returns made in [since, until); the control group's held letters and returns are not here)."""
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     per_status = (
         select(letters.c.step_key, letters.c.status, func.count())
-        .where(letters.c.campaign == campaign)
+        .where(
+            letters.c.campaign == campaign,
+            letters.c.status != LetterStatus.HELD.value,
+            *in_period(letters.c.queued_at, since, until),
+        )
         .group_by(letters.c.step_key, letters.c.status)
     )
     for key, status, n in conn.execute(per_status):
@@ -138,29 +156,29 @@ def campaign_figures(conn: Connection, campaign: str) -> CampaignFigures:
                 ),
             )
         )
-        .where(enrollments.c.campaign == campaign, enrollments.c.status == EnrollmentStatus.RETURNED.value)
+        .where(*returned_in(campaign, since, until))
         .group_by(enrollments.c.return_step)
     )
     first_q = (
         select(enrollments.c.return_step, func.sum(enrollments.c.return_amount_cents))
-        .where(enrollments.c.campaign == campaign, enrollments.c.status == EnrollmentStatus.RETURNED.value)
+        .where(*returned_in(campaign, since, until))
         .group_by(enrollments.c.return_step)
     )
     firsts = {k: int(v or 0) for k, v in conn.execute(first_q)}
     without_letter = 0
-    for key, n, since in conn.execute(returned_q):
+    for key, n, after_return in conn.execute(returned_q):
         if key is None:
             without_letter += int(n)
             continue
         step = counts[key]
         step["returned"] += int(n)
-        step["revenue_since_return_cents"] += int(since or 0)
+        step["revenue_since_return_cents"] += int(after_return or 0)
         step["return_revenue_cents"] += firsts.get(key, 0)
 
     coupons = (
         select(letters.c.step_key, orders.c.amount_cents, letters.c.discount_percent)
         .select_from(orders.join(letters, letters.c.id == orders.c.letter_id))
-        .where(letters.c.campaign == campaign)
+        .where(letters.c.campaign == campaign, *in_period(orders.c.placed_at, since, until))
     )
     return CampaignFigures(
         steps={key: StepFigures(key, **step) for key, step in counts.items()},

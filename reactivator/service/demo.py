@@ -29,7 +29,8 @@ from reactivator.service.app import App, app_from_settings
 from reactivator.service.delivery import SendReport, send_due, send_with_configured_mailer
 from reactivator.service.imports import record_customers
 from reactivator.service.passes import PassReport, enroll_and_queue
-from reactivator.service.reporting import CampaignReport, SegmentReport, campaign_report, segments
+from reactivator.service.reporting.campaign import CampaignReport, campaign_report
+from reactivator.service.reporting.segments import SegmentReport, segments
 
 SEED = 20_240_901
 CUSTOMERS = 600
@@ -144,7 +145,8 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
         )
         sent = asyncio.run(send_with_configured_mailer(live, now))
         live.db.dispose()
-    return DemoResult(segments(app, now, detail=True), report, sent, campaign_report(app), capture.received)
+    results = campaign_report(app, now)
+    return DemoResult(segments(app, now, detail=True), report, sent, results, capture.received)
 
 
 def _feed_orders(app: App, pending: list[OrderRecord], until: datetime) -> list[OrderRecord]:
