@@ -32,8 +32,10 @@ def demo(
             f"\nDemo database: [bold]{db}[/]; "
             f"{result.letters_written} letters sent over SMTP to a capture server on 127.0.0.1 "
             f"and written to [bold]{outbox}/[/] (.eml as received, .html to open in a browser).\n"
+            f"See what the letters caused, with charts:\n"
+            f"  REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} console   (http://127.0.0.1:8027/)\n"
             f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} run --dry-run\n"
-            f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} preview --serve\n"
+            f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} report\n"
             f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} daemon --capture {outbox}"
         )
 

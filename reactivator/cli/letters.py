@@ -80,7 +80,7 @@ def preview(
     out: Annotated[Path | None, typer.Option("--out", help="Write to this file instead of stdout.")] = None,
     open_it: Annotated[bool, typer.Option("--open", help="Open the result in a browser.")] = False,
     serve: Annotated[
-        bool, typer.Option("--serve", help="Serve the preview page for marketers on 127.0.0.1.")
+        bool, typer.Option("--serve", help="Serve the console, open at its letters, on 127.0.0.1.")
     ] = False,
     port: Annotated[int, typer.Option("--port", help="Port of the preview page.")] = 8026,
 ) -> None:
@@ -91,7 +91,7 @@ def preview(
         if serve:
             from reactivator.web.console import serve_console
 
-            serve_console(app, port=port)
+            serve_console(app, port=port, path="/letters")
             return
         if customer is None:
             raise typer.BadParameter("give a customer id or email, or --serve")

@@ -14,6 +14,7 @@ import typer
 
 from reactivator.cli import campaign, customers, demo, feedback
 from reactivator.cli.common import state
+from reactivator.cli.console import console
 from reactivator.cli.daemon import daemon, status
 from reactivator.cli.database import db_cli
 from reactivator.cli.imports import import_cli
@@ -57,6 +58,7 @@ for command in (
     campaign.run,
     feedback.bounces,
     campaign.report,
+    console,
     demo.demo,
 ):
     cli.command()(command)

@@ -12,6 +12,8 @@ def describe(err: Any) -> str:
     loc = [str(p) for p in err["loc"]]
     key = ".".join(loc) or "(top level)"
     message = str(err["msg"]).removeprefix("Value error, ")
+    if not loc:  # a rule across sections: its message names the keys itself
+        return message
     if err["type"] == "extra_forbidden":
         return f"{key}: unknown setting; check the spelling against config/reactivator.toml"
     value = err.get("input")

@@ -40,6 +40,15 @@ class WebSettings(Section):
         return check_url(v).rstrip("/")
 
 
+class ConsoleSettings(Section):
+    # The marketer's pages (`reactivator console`, and the daemon with serve = true).
+    # Loopback by default; any other address needs REACTIVATOR_CONSOLE_PASSWORD.
+    host: str = "127.0.0.1"
+    port: int = Field(8027, ge=1, le=65_535)
+    # Whether `reactivator daemon` serves the console too (on its own port).
+    serve: bool = False
+
+
 class TemplateSettings(Section):
     # The marketers' folder: a shared layout, then <locale>/<step>.{subject,html,txt}.j2.
     dir: Path = Path("templates/emails")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -18,6 +18,7 @@ from reactivator.config.campaign import CampaignSettings, SegmentSettings, Value
 from reactivator.config.delivery import DeliverySettings, DkimSettings, SendingSettings, SmtpSettings
 from reactivator.config.renamed import move_renamed
 from reactivator.config.service import (
+    ConsoleSettings,
     DaemonSettings,
     DatabaseSettings,
     ImportSettings,
@@ -51,9 +52,20 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = SmtpSettings()
     dkim: DkimSettings = DkimSettings()
     web: WebSettings = WebSettings()
+    console: ConsoleSettings = ConsoleSettings()
     templates: TemplateSettings = TemplateSettings()
 
     _toml_path: ClassVar[Path | None] = None
+
+    @model_validator(mode="after")
+    def _console_apart_from_the_endpoints(self) -> Settings:
+        # The letters' links reach [web] from anywhere; the console is for the shop alone.
+        if self.console.port == self.web.port:
+            raise ValueError(
+                f"console.port = {self.console.port} is the port of the public endpoints ([web] port): "
+                "give the console a port of its own (set it in [console] or via REACTIVATOR_CONSOLE__PORT)"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -9,6 +9,7 @@ sender died is claimed again once its lease has run out.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select, update
@@ -219,15 +220,23 @@ def defer(conn: Connection, letter_id: int, worker: str, until: datetime, reason
     )
 
 
-def coupons_sent_between(conn: Connection, start: datetime, end: datetime) -> list[tuple[str, str]]:
-    """(customer external id, coupon code) of the letters sent from `start` to `end`."""
+@dataclass(frozen=True, slots=True)
+class SentLetter:
+    letter_id: int
+    customer_id: int
+    external_id: str
+    sent_at: datetime
+
+
+def sent_between(conn: Connection, start: datetime, end: datetime) -> list[SentLetter]:
+    """The letters sent from `start` to `end` (the demo plays their readers forward)."""
     query = (
-        select(customers.c.external_id, letters.c.coupon_code)
+        select(letters.c.id, letters.c.customer_id, customers.c.external_id, letters.c.sent_at)
         .select_from(letters.join(customers, customers.c.id == letters.c.customer_id))
-        .where(letters.c.sent_at.between(start, end), letters.c.coupon_code.is_not(None))
+        .where(letters.c.sent_at.between(start, end))
         .order_by(letters.c.id)
     )
-    return [(r.external_id, r.coupon_code) for r in conn.execute(query)]
+    return [SentLetter(r.id, r.customer_id, r.external_id, r.sent_at) for r in conn.execute(query)]
 
 
 def cancel_queued(conn: Connection, which: ColumnElement[bool], reason: str) -> None:
@@ -248,3 +257,37 @@ def queued_for(conn: Connection, customer_id: int) -> int | None:
         .limit(1)
     )
     return conn.execute(query).scalar()
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    """A customer enrolled by one pass, with their first letter's coupon (None if held back)."""
+
+    external_id: str
+    arm: str | None
+    kind: str
+    entry_step: int
+    coupon_code: str | None
+
+
+def enrolled_by_pass(conn: Connection, at: datetime) -> list[Enrolled]:
+    """Who the pass at `at` enrolled (the demo plays their responses forward)."""
+    query = (
+        select(
+            customers.c.external_id,
+            enrollments.c.arm,
+            enrollments.c.kind,
+            enrollments.c.entry_step,
+            letters.c.coupon_code,
+        )
+        .select_from(
+            enrollments.join(customers, customers.c.id == enrollments.c.customer_id).outerjoin(
+                letters,
+                (letters.c.enrollment_id == enrollments.c.id)
+                & (letters.c.step_index == enrollments.c.entry_step),
+            )
+        )
+        .where(enrollments.c.enrolled_at == at)
+        .order_by(enrollments.c.id)
+    )
+    return [Enrolled(r.external_id, r.arm, r.kind, r.entry_step, r.coupon_code) for r in conn.execute(query)]

@@ -12,6 +12,7 @@ from reactivator.core.coupons import normalise_coupon
 from reactivator.core.ladder import is_dormant
 from reactivator.core.model import Policy, Subscription
 from reactivator.core.records import OrderRecord
+from reactivator.db import customer_timeline as timelines
 from reactivator.db import customers as repo
 from reactivator.db.returns import ReturnedCustomer
 from reactivator.errors import InputError, UnknownCustomerError
@@ -120,3 +121,28 @@ def show(app: App, ref: str, now: datetime) -> CustomerView:
     running = any(h["status"] == "active" for h in history)
     label = status_label(customer, running, now, app.policy)
     return CustomerView(customer, label, history)
+
+
+@dataclass(frozen=True)
+class CustomerPage:
+    """Everything the console's customer page shows."""
+
+    view: CustomerView
+    events: list[timelines.Event]
+    arm: str | None  # of the latest enrollment
+    fragile: bool  # returned and active: handle with care
+
+
+def page(app: App, ref: str, now: datetime) -> CustomerPage:
+    """One customer's status, enrollments and whole timeline."""
+    view = show(app, ref, now)
+    with app.db.read() as conn:
+        events = timelines.timeline(conn, view.customer.id)
+    arm = next((str(e["arm"]) for e in reversed(view.enrollments) if e["arm"]), None)
+    return CustomerPage(view, events, arm, fragile=view.status == "returned")
+
+
+def search(app: App, text: str) -> list[timelines.Found]:
+    """Customers whose id or email starts with `text`."""
+    with app.db.read() as conn:
+        return timelines.search_customers(conn, text)

@@ -1,11 +1,21 @@
 """A deterministic demo shop and two campaign months played out on it.
 
 The shop (Faker with a fixed seed, English and Russian customers) has two
-years of purchases. The demo plays the campaign forward: a pass 120 days ago,
-purchases arriving in time order (some with the letters' coupons, so some
-customers return), a pass 60 days ago, and a pass now. That leaves every case
-in the database: returned customers, customers lost twice who get the one
-apology letter, the unsubscribed, bad payers, quiet hours and the rest.
+years of purchases. The demo plays the campaign forward with a holdout of 10%:
+a pass 120 days ago, purchases arriving in time order, a pass 60 days ago, and
+a pass now. That leaves every case in the database: returned customers,
+customers lost twice who get the one apology letter, the unsubscribed, bad
+payers, quiet hours, the control group and the rest.
+
+Its customers follow a known truth, so that the report has something true to
+find. Everybody enrolled comes back on their own with the chance ON_THEIR_OWN
+of their entry tier (no code, within two months), whichever arm they are in;
+the shop's own history adds more such returns. A customer who is sent the
+letters also comes back because of them, with the coupon of the first one,
+with the extra chance LETTER_EFFECT of their tier. So the letters raise the
+return rate by about LETTER_EFFECT per tier (a little less, where a customer
+would have come back anyway), and the control group shows what happens
+without them.
 """
 
 from __future__ import annotations
@@ -20,8 +30,11 @@ from pathlib import Path
 from faker import Faker
 
 from reactivator.config import DatabaseSettings, load_settings
+from reactivator.core.model import Subscription
 from reactivator.core.records import CustomerRecord, OrderRecord
 from reactivator.db import letters as letter_rows
+from reactivator.db.customers import set_subscription
+from reactivator.db.engagement import record_engagement, record_survey_answer
 from reactivator.db.orders import write_orders
 from reactivator.mail.capture import CaptureServer
 from reactivator.mail.memory import MemoryMailer
@@ -33,7 +46,11 @@ from reactivator.service.reporting.campaign import CampaignReport, campaign_repo
 from reactivator.service.reporting.segments import SegmentReport, segments
 
 SEED = 20_240_901
-CUSTOMERS = 600
+CUSTOMERS = 1_200
+HOLDOUT_PERCENT = 10.0
+# The known truth, per entry tier (the ladder step a customer enters at).
+ON_THEIR_OWN = (0.06, 0.04, 0.03)
+LETTER_EFFECT = (0.14, 0.10, 0.07)
 ZONES = {
     "en": ("America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London", "Australia/Sydney"),
     "ru": (
@@ -113,6 +130,8 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     settings = load_settings(config, database=DatabaseSettings(url=f"sqlite:///{db_path}"))
+    campaign = settings.campaign.model_copy(update={"holdout_percent": HOLDOUT_PERCENT})
+    settings = settings.model_copy(update={"campaign": campaign})
     app = app_from_settings(settings, require_schema=False)
     app.db.upgrade()
     people, history = make_shop(now)
@@ -134,7 +153,8 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
             # Half a day later every time zone has had its morning: the letters held
             # for quiet hours go out then, as a daemon would send them.
             sent.add(asyncio.run(send_due(app, history_mailer, at + timedelta(hours=12))))
-            pending = sorted(pending + _coupon_returns(app, rng, at), key=lambda o: o.placed_at)
+            _readers(app, rng, at, at + timedelta(hours=12))
+            pending = sorted(pending + _responses(app, rng, at), key=lambda o: o.placed_at)
     assert report is not None
     # Today's letters go through the real SMTP path into a capture server.
     with CaptureServer(outbox_dir) as capture:
@@ -159,17 +179,52 @@ def _feed_orders(app: App, pending: list[OrderRecord], until: datetime) -> list[
     return [o for o in pending if o.placed_at >= until]
 
 
-def _coupon_returns(app: App, rng: random.Random, at: datetime) -> list[OrderRecord]:
-    """Some people who just got a letter come back with its coupon within a few weeks."""
+def _responses(app: App, rng: random.Random, at: datetime) -> list[OrderRecord]:
+    """How the customers this pass enrolled respond: on their own, and (if sent letters) to them."""
     with app.db.read() as conn:
-        sent = letter_rows.coupons_sent_between(conn, at, at + timedelta(hours=12))
+        enrolled = letter_rows.enrolled_by_pass(conn, at)
     orders = []
-    for customer, code in sent:
-        if rng.random() > 0.12:
-            continue
-        placed = at + timedelta(days=rng.uniform(2, 25))
-        amount = rng.randint(2000, 20000)
-        orders.append(
-            OrderRecord(f"{customer}-R{rng.randint(1000, 9999)}", customer, placed, amount, "USD", code)
-        )
+    for e in enrolled:
+        tier = min(e.entry_step, len(LETTER_EFFECT) - 1) if e.kind == "ladder" else 0
+        if rng.random() < ON_THEIR_OWN[tier]:
+            placed = at + timedelta(days=rng.uniform(5, 60))
+            orders.append(_order(rng, e.external_id, placed, None))
+        elif e.coupon_code is not None and e.arm != "control" and rng.random() < LETTER_EFFECT[tier]:
+            placed = at + timedelta(days=rng.uniform(2, 25))
+            orders.append(_order(rng, e.external_id, placed, e.coupon_code))
     return orders
+
+
+def _readers(app: App, rng: random.Random, start: datetime, end: datetime) -> None:
+    """What people (and their mail providers' machines) do with the letters they were sent."""
+    with app.db.read() as conn:
+        sent = letter_rows.sent_between(conn, start, end)
+    reasons = app.settings.campaign.survey_reasons
+    with app.db.write() as conn:
+        for letter in sent:
+            soon = letter.sent_at + timedelta(minutes=rng.uniform(1, 3000))
+            if rng.random() < 0.2:  # an image proxy fetches the pixel at delivery
+                record_engagement(
+                    conn, letter.letter_id, letter.customer_id, "open", None, True, "proxy", soon
+                )
+            if rng.random() < 0.38:
+                record_engagement(
+                    conn, letter.letter_id, letter.customer_id, "open", None, False, "mail", soon
+                )
+                if rng.random() < 0.25:
+                    link = "https://shop.example.com/"
+                    record_engagement(
+                        conn, letter.letter_id, letter.customer_id, "click", link, False, "web", soon
+                    )
+                if rng.random() < 0.08:
+                    reason = rng.choice(reasons)
+                    record_survey_answer(conn, letter.customer_id, letter.letter_id, reason, soon)
+                if rng.random() < 0.02:
+                    set_subscription(
+                        conn, letter.customer_id, Subscription.UNSUBSCRIBED, soon, "unsubscribed by link"
+                    )
+
+
+def _order(rng: random.Random, customer: str, placed: datetime, code: str | None) -> OrderRecord:
+    amount = rng.randint(2000, 20000)
+    return OrderRecord(f"{customer}-R{rng.randint(1000, 9999)}", customer, placed, amount, "USD", code)

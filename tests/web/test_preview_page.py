@@ -37,7 +37,7 @@ def test_the_index_shows_the_whole_ladder_in_both_languages(
     preview_server: PreviewServer, browser: Any, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1200, "height": 900})
-    page.goto(preview_server.url + "/")
+    page.goto(preview_server.url + "/letters")
     rows = page.locator("#ladder tr[data-step]")
     assert rows.count() == 4
     assert [rows.nth(i).get_attribute("data-step") for i in range(4)] == [
@@ -116,7 +116,7 @@ def test_a_broken_template_shows_file_and_line_never_a_stack_trace(
     assert "en/we-miss-you.html.j2:2" in problems
     assert "syntax error" in problems
     assert "Traceback" not in page.content()
-    page.goto(preview_server.url + "/")
+    page.goto(preview_server.url + "/letters")
     assert "errors" in page.locator("#ladder tr[data-step=we-miss-you]").inner_text()
 
 

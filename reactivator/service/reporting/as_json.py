@@ -67,6 +67,7 @@ def holdout_json(h: HoldoutReport, detail: bool) -> dict[str, Any]:
         "apology": group_json(h.apology) if h.apology else None,
         "overall": group_json(h.overall) if h.overall else None,
         "outside_holdout": h.outside,
+        "returns_over_time": asdict(h.curve) if h.curve else None,
     }
     if detail:
         shape["classes"] = [group_json(g) for g in h.classes]

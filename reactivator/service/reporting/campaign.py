@@ -119,7 +119,8 @@ def campaign_report(
     if any(r.arm is not None for r in rows) or app.policy.holdout_percent > 0:
         outcomes = measure(rows, orders, sent, app.policy, app.settings.campaign.attribution_days, end)
         outside = sum(1 for r in rows if r.arm is None)
-        holdout = holdout_report(outcomes, app.policy, app.policy.holdout_percent, per_letter, outside)
+        percent = app.policy.holdout_percent
+        holdout = holdout_report(outcomes, app.policy, percent, per_letter, outside, end)
     return CampaignReport(
         campaign=app.campaign,
         currency=app.settings.shop.currency,

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from reactivator.core.attribution import Watched, in_window, window_end
 from reactivator.core.model import Arm, EnrollmentKind, Policy
 from reactivator.core.returns import discount_cost_cents
@@ -29,6 +31,7 @@ class Outcome:
     revenue_cents: int
     discount_cents: int  # what the coupons it used cost the shop
     letters_sent: int
+    days_to_return: float | None = None  # from enrolment to the first order in the window
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,48 @@ class GroupLift:
 
 
 @dataclass(frozen=True)
+class ReturnCurve:
+    """The share of each arm's enrolled customers who had come back, by days since they enrolled."""
+
+    days: list[int]
+    treatment: list[float]
+    control: list[float]
+
+
+CURVE_STEP_DAYS = 7
+CURVE_DAYS = 182
+
+
+def return_curve(outcomes: list[Outcome], until: datetime) -> ReturnCurve:
+    """Per arm, the share back by each day since enrolment (Kaplan-Meier, statsmodels).
+
+    An enrollment not back yet counts only for as long as it has been watched, so
+    a pass made yesterday does not drag the share at day 60 down.
+    """
+    from statsmodels.duration.survfunc import SurvfuncRight
+
+    observed = {o: (until - o.enrollment.enrolled_at) / timedelta(days=1) for o in outcomes}
+    shortest = min(
+        max((observed[o] for o in outcomes if o.enrollment.arm is arm), default=0.0) for arm in Arm
+    )
+    days = list(range(0, min(CURVE_DAYS, int(shortest)) + 1, CURVE_STEP_DAYS))
+    shares: dict[Arm, list[float]] = {}
+    for arm in Arm:
+        mine = [o for o in outcomes if o.enrollment.arm is arm]
+        times = [o.days_to_return if o.days_to_return is not None else observed[o] for o in mine]
+        back = [o.days_to_return is not None for o in mine]
+        if not any(back):
+            shares[arm] = [0.0] * len(days)
+            continue
+        fit = SurvfuncRight(np.asarray(times, dtype=float), np.asarray(back, dtype=int))
+        steps, staying = np.asarray(fit.surv_times), np.asarray(fit.surv_prob)
+        shares[arm] = [
+            round(1 - float(staying[steps <= d][-1]) if (steps <= d).any() else 0.0, 4) for d in days
+        ]
+    return ReturnCurve(days, shares[Arm.TREATMENT], shares[Arm.CONTROL])
+
+
+@dataclass(frozen=True)
 class HoldoutReport:
     percent: float  # the share configured now
     tiers: list[GroupLift]  # the ladder's enrollments by the step they entered at
@@ -54,6 +99,7 @@ class HoldoutReport:
     overall: GroupLift | None
     classes: list[GroupLift]  # by value class at enrolment (with --detail)
     outside: int  # enrollments in the period made while no holdout ran
+    curve: ReturnCurve | None = None
 
 
 def outcome_of(
@@ -73,6 +119,7 @@ def outcome_of(
         revenue_cents=sum(o.amount_cents for o in counted),
         discount_cents=sum(discount_cost_cents(o.amount_cents, o.discount_percent) for o in counted),
         letters_sent=letters_sent,
+        days_to_return=(counted[0].placed_at - row.enrolled_at) / timedelta(days=1) if counted else None,
     )
 
 
@@ -126,7 +173,12 @@ def group(label: str, outcomes: list[Outcome], cost_per_letter_cents: int, **whe
 
 
 def holdout_report(
-    outcomes: list[Outcome], policy: Policy, percent: float, cost_per_letter_cents: int, outside: int
+    outcomes: list[Outcome],
+    policy: Policy,
+    percent: float,
+    cost_per_letter_cents: int,
+    outside: int,
+    until: datetime,
 ) -> HoldoutReport:
     """Per entry tier, for the apology, per value class and overall."""
     ladder = [o for o in outcomes if o.enrollment.kind is EnrollmentKind.LADDER]
@@ -153,4 +205,5 @@ def holdout_report(
             group(f"class {c}", by_class[c], cost_per_letter_cents, value_class=c) for c in sorted(by_class)
         ],
         outside=outside,
+        curve=return_curve(outcomes, until) if outcomes else None,
     )

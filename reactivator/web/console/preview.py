@@ -56,7 +56,7 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def preview_routes(state: ConsoleState) -> list[BaseRoute]:
-    """The preview page: the ladder's letters, one letter with its source, its HTML alone, a test send."""
+    """The letters: the ladder's letters (`/letters`), one with its source, its HTML alone, a test send."""
 
     async def index(request: Request) -> Response:
         composer, result = await asyncio.to_thread(state.letters)
@@ -137,7 +137,7 @@ def preview_routes(state: ConsoleState) -> list[BaseRoute]:
         return RedirectResponse(f"{back}&notice={_q('test letter sent to ' + address)}", status_code=303)
 
     return [
-        Route("/", index),
+        Route("/letters", index),
         Route("/letter/{locale}/{step}", letter),
         Route("/raw/{locale}/{step}", raw),
         Route("/letter/{locale}/{step}/send-test", send_test, methods=["POST"]),
