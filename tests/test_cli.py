@@ -145,6 +145,9 @@ def test_demo_builds_a_shop_runs_the_campaign_and_writes_the_letters(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert "ROMI" in result.stdout
     assert "money at stake" in result.stdout
+    # The demo's letters have a known effect, and its fixed groups show it.
+    assert "Overall the letters brought back" in result.stdout
+    assert "reactivator console" in result.stdout
     letters = sorted((tmp_path / "demo-outbox").glob("*.eml"))
     assert letters, "the demo sent no letter"
     message = message_from_bytes(letters[0].read_bytes(), policy=policy.default)
@@ -296,3 +299,41 @@ def test_each_command_loads_what_its_own_work_needs(tmp_path: Path, shop: dict[s
     assert segments & {"jinja2", "premailer", "lxml", "uvicorn", "apscheduler", "alembic"} == set()
     assert {"jinja2", "premailer"} <= check
     assert check & {"sqlalchemy", "uvicorn", "apscheduler"} == set()
+
+
+def test_with_a_holdout_the_dry_run_the_customer_and_the_report_show_the_arms(
+    tmp_path: Path, shop: dict[str, str]
+) -> None:
+    env = {**shop, "REACTIVATOR_CAMPAIGN__HOLDOUT_PERCENT": "50"}
+    assert cli("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    lines = ["id,email"] + [f"h{n},h{n}@example.com" for n in range(40)]
+    (tmp_path / "many.csv").write_text("\n".join(lines) + "\n")
+    bought = ["id,customer_id,placed_at,amount"] + [
+        f"o{n},h{n},2026-01-20T10:00:00Z,10.00" for n in range(40)
+    ]
+    (tmp_path / "bought.csv").write_text("\n".join(bought) + "\n")
+    assert cli("import", "customers", "many.csv", cwd=tmp_path, env=env).returncode == 0
+    assert cli("import", "orders", "bought.csv", cwd=tmp_path, env=env).returncode == 0
+
+    dry = cli("run", "--dry-run", "--json", "--now", NOW, cwd=tmp_path, env=env)
+    arms = {d["customer"]: d["arm"] for d in map(json.loads, dry.stdout.splitlines())}
+    assert set(arms.values()) == {"treatment", "control"}
+    table = cli("run", "--dry-run", "--now", NOW, cwd=tmp_path, env={**env, "COLUMNS": "120"})
+    assert "held back for the control group" in table.stdout
+
+    capture = CaptureHandler()
+    with smtp_server(capture) as port:
+        cli("run", "--now", NOW, cwd=tmp_path, env={**env, "REACTIVATOR_SMTP__PORT": str(port)})
+    treated = sorted(f"{k}@example.com" for k, arm in arms.items() if arm == "treatment")
+    assert sorted(capture.recipients()) == treated  # the dry run said who, the run did just that
+
+    control = next(k for k, arm in arms.items() if arm == "control")
+    shown = cli("customer", control, "--now", NOW, cwd=tmp_path, env=env)
+    assert "control group: letters held back" in shown.stdout
+    report = json.loads(
+        cli("report", "--json", "--now", "2026-09-01T00:00:00Z", cwd=tmp_path, env=env).stdout
+    )
+    overall = report["holdout"]["overall"]
+    assert overall["treatment"]["enrolled"] == len(treated)
+    assert overall["control"]["enrolled"] == 40 - len(treated)
+    assert report["holdout"]["percent"] == 50

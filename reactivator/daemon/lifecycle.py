@@ -28,7 +28,8 @@ from reactivator.daemon.schedule import JobGuard, build_schedule, next_pass_at
 from reactivator.daemon.templates import TemplateWatcher
 from reactivator.daemon.web import listen, server_for
 from reactivator.db.daemon_lock import DaemonLock
-from reactivator.errors import ReactivatorError
+from reactivator.errors import ConfigError, ReactivatorError
+from reactivator.mail.factory import build_mailer
 from reactivator.render.links import Tokens
 from reactivator.service.app import App
 from reactivator.service.delivery import SendReport, worker_name
@@ -36,6 +37,8 @@ from reactivator.service.delivery.send_loop import SendLoop
 from reactivator.service.engagement import Engagement
 from reactivator.service.letters import signing_keys
 from reactivator.service.template_versions import TemplateVersions
+from reactivator.web.console import ConsoleState, build_console
+from reactivator.web.console.access import console_password
 from reactivator.web.daemon_metrics import DaemonMetrics
 from reactivator.web.endpoints import build_web_app
 
@@ -83,6 +86,7 @@ class Daemon:
         templates = self.jobs.templates = TemplateWatcher(versions, self.clock, self.jobs.beat)
         web = app.settings.web
         sock = listen(web.host, web.port)
+        console = self._console()  # a console off loopback without its password stops the start here
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_signal, signum)
@@ -102,6 +106,10 @@ class Daemon:
             "web": asyncio.create_task(server._serve([sock]), name="web"),
             "send loop": await self.send_loop.start(),
         }
+        servers: dict[str, uvicorn.Server] = {"web": server}
+        if console is not None:
+            servers["console"], console_sock = console
+            tasks["console"] = asyncio.create_task(servers["console"]._serve([console_sock]), name="console")
         if self.config.watch_templates:
             tasks["watcher"] = asyncio.create_task(templates.watch(), name="watcher")
         self.scheduler.start()
@@ -116,7 +124,20 @@ class Daemon:
             },
         )
         await self._until_stopped(tasks)
-        return await self._shut_down(server, tasks)
+        return await self._shut_down(servers, tasks)
+
+    def _console(self) -> tuple[uvicorn.Server, Any] | None:
+        """The marketer's console, when [console] serve asks for it: its server and bound socket."""
+        settings = self.app.settings
+        if not settings.console.serve:
+            return None
+        try:
+            state = ConsoleState(app=self.app, mailer=build_mailer(settings), clock=self.clock)
+            console = build_console(state, settings.console.host, console_password())
+        except ValueError as exc:
+            raise ConfigError([str(exc)]) from None
+        sock = listen(settings.console.host, settings.console.port, "console")
+        return server_for(console, lifespan="on"), sock
 
     async def _until_stopped(self, tasks: dict[str, asyncio.Future[Any]]) -> None:
         """Wait for a signal; a task that dies on its own is logged and stops the daemon too."""
@@ -148,7 +169,9 @@ class Daemon:
             log.warning("%s again: stopping at once; letters in flight are given back", name)
             self.hurry.set()
 
-    async def _shut_down(self, server: uvicorn.Server, tasks: dict[str, asyncio.Future[Any]]) -> int:
+    async def _shut_down(
+        self, servers: dict[str, uvicorn.Server], tasks: dict[str, asyncio.Future[Any]]
+    ) -> int:
         # Paused, not shut down: shutting APScheduler down cancels the jobs running now, and a
         # pass must be let to commit. It is shut down once they are done.
         self.scheduler.pause()
@@ -160,10 +183,11 @@ class Daemon:
             await self._finish(job, deadline, cancel=None)
         if "watcher" in tasks:
             tasks["watcher"].cancel()
-        server.should_exit = True
-        if self.hurry.is_set():
-            server.force_exit = True
-        await self._finish(tasks["web"], time.monotonic() + 10, cancel=tasks["web"].cancel)
+        for name, server in servers.items():
+            server.should_exit = True
+            if self.hurry.is_set():
+                server.force_exit = True
+            await self._finish(tasks[name], time.monotonic() + 10, cancel=tasks[name].cancel)
         self.scheduler.shutdown(wait=False)
         with contextlib.suppress(ReactivatorError):
             await asyncio.to_thread(self.record.unregister)

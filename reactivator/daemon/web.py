@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from typing import Any
+from typing import Any, Literal
 
 import uvicorn
 
@@ -19,7 +19,7 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int, section: str = "web") -> socket.socket:
     """Bind the web port before anything else starts, so a taken port is a clear error at start."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP spelled out: asyncio turns Nagle off (TCP_NODELAY) only on sockets that say
@@ -32,8 +32,8 @@ def listen(host: str, port: int) -> socket.socket:
         sock.close()
         raise ConfigError(
             [
-                f"web.port = {port}: cannot listen on {host}:{port} ({exc.strerror}); stop what uses "
-                "it or set another port in [web] or via REACTIVATOR_WEB__PORT"
+                f"{section}.port = {port}: cannot listen on {host}:{port} ({exc.strerror}); stop what "
+                f"uses it or set another port in [{section}] or via REACTIVATOR_{section.upper()}__PORT"
             ]
         ) from None
     sock.listen(2048)
@@ -41,9 +41,9 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def server_for(asgi_app: Any) -> QuietServer:
+def server_for(asgi_app: Any, lifespan: Literal["on", "off"] = "off") -> QuietServer:
     return QuietServer(
         uvicorn.Config(
-            asgi_app, log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=5
+            asgi_app, log_config=None, access_log=False, lifespan=lifespan, timeout_graceful_shutdown=5
         )
     )

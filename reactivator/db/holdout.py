@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, insert, select
+from sqlalchemy import Connection, Integer, delete, insert, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
@@ -53,3 +53,10 @@ def make_holdout_salt(conn: Connection, now: datetime) -> str:
     salt = secrets.token_hex(16)
     conn.execute(insert(holdout_salts).values(salt=salt, created_at=now))
     return salt
+
+
+def set_holdout_salt(conn: Connection, salt: str, now: datetime) -> None:
+    """Replace the database's salt (the demo fixes its own, so that its groups come out the same
+    on every run); never for a real shop, whose arms would move under running enrollments."""
+    conn.execute(delete(holdout_salts))
+    conn.execute(insert(holdout_salts).values(salt=salt, created_at=now))

@@ -35,6 +35,7 @@ from reactivator.core.records import CustomerRecord, OrderRecord
 from reactivator.db import letters as letter_rows
 from reactivator.db.customers import set_subscription
 from reactivator.db.engagement import record_engagement, record_survey_answer
+from reactivator.db.holdout import set_holdout_salt
 from reactivator.db.orders import write_orders
 from reactivator.mail.capture import CaptureServer
 from reactivator.mail.memory import MemoryMailer
@@ -46,11 +47,12 @@ from reactivator.service.reporting.campaign import CampaignReport, campaign_repo
 from reactivator.service.reporting.segments import SegmentReport, segments
 
 SEED = 20_240_901
-CUSTOMERS = 1_200
+CUSTOMERS = 2_000
 HOLDOUT_PERCENT = 10.0
+DEMO_SALT = "demo-shop"  # a real shop's salt is random and secret (db upgrade makes it)
 # The known truth, per entry tier (the ladder step a customer enters at).
 ON_THEIR_OWN = (0.06, 0.04, 0.03)
-LETTER_EFFECT = (0.14, 0.10, 0.07)
+LETTER_EFFECT = (0.20, 0.15, 0.10)
 ZONES = {
     "en": ("America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/London", "Australia/Sydney"),
     "ru": (
@@ -134,6 +136,8 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
     settings = settings.model_copy(update={"campaign": campaign})
     app = app_from_settings(settings, require_schema=False)
     app.db.upgrade()
+    with app.db.write() as conn:  # the same groups on every run of the demo
+        set_holdout_salt(conn, DEMO_SALT, now)
     people, history = make_shop(now)
     start = now - timedelta(days=730)
     record_customers(app, people, start)

@@ -11,7 +11,7 @@ from reactivator.db.letter_states import DomainDeferral, LetterError
 from reactivator.db.letters import active_pauses
 from reactivator.service.app import App
 
-STATES = ("due", "in flight", "scheduled", "deferred", "sent", "failed", "expired", "cancelled")
+STATES = ("due", "in flight", "scheduled", "deferred", "sent", "failed", "expired", "cancelled", "held")
 
 
 @dataclass(frozen=True)

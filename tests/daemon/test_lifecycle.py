@@ -9,8 +9,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
 import pytest
 
+from reactivator.mail.capture import free_port
 from tests.daemon.processes import (
     CountingHandler,
     DaemonProcess,
@@ -180,6 +182,33 @@ def test_a_taken_web_port_stops_the_daemon_with_a_clear_message(shop: tuple[Path
         done = reactivator("daemon", env={**env, "REACTIVATOR_WEB__PORT": str(port)}, cwd=folder, timeout=60)
     assert done.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+
+
+def test_the_daemon_serves_the_console_on_its_own_port_when_asked(shop: tuple[Path, dict[str, str]]) -> None:
+    folder, env = shop
+    console_port = free_port()
+    env = {**env, "REACTIVATOR_CONSOLE__SERVE": "true", "REACTIVATOR_CONSOLE__PORT": str(console_port)}
+    daemon = DaemonProcess(folder, env)
+    try:
+        daemon.wait_started()
+        overview = httpx.get(f"http://127.0.0.1:{console_port}/", timeout=30)
+        assert overview.status_code == 200
+        assert "Overview" in overview.text
+        assert daemon.get("/").status_code == 404  # the public port does not serve it
+    finally:
+        daemon.signal(signal.SIGTERM)
+        code = daemon.wait()
+    assert code == 0
+
+
+def test_a_console_off_loopback_without_a_password_stops_the_daemon(
+    shop: tuple[Path, dict[str, str]],
+) -> None:
+    folder, env = shop
+    env = {**env, "REACTIVATOR_CONSOLE__SERVE": "true", "REACTIVATOR_CONSOLE__HOST": "0.0.0.0"}
+    done = reactivator("daemon", env=env, cwd=folder, timeout=60)
+    assert done.returncode == 2
+    assert "REACTIVATOR_CONSOLE_PASSWORD" in done.stderr
 
 
 def test_sigterm_mid_batch_finishes_letters_in_flight_and_gives_back_the_rest(

@@ -154,3 +154,39 @@ def test_a_period_reads_only_the_enrollments_made_in_it(app: App, period: str) -
         assert report.holdout.overall is not None
         overall = report.holdout.overall
         assert overall.treatment.enrolled + overall.control.enrolled == 100
+
+
+def test_per_step_the_report_counts_what_people_did_with_the_letters(app: App) -> None:
+    from reactivator.db.engagement import record_engagement, record_survey_answer
+    from reactivator.service.customers import unsubscribe
+    from tests.helpers import letters_of
+
+    keys = [f"e{n}" for n in range(6)]
+    dormant_shop(app, keys)
+    enroll_and_queue(app, NOW)
+    asyncio.run(send_due(app, MemoryMailer(), NOW))
+    letter = {k: letters_of(app, k)[0] for k in keys}
+    later = NOW + timedelta(hours=2)
+    with app.db.write() as conn:
+
+        def record(key: str, kind: str, machine: bool) -> None:
+            row = letter[key]
+            record_engagement(conn, int(row["id"]), int(row["customer_id"]), kind, None, machine, "x", later)
+
+        record("e0", "open", False)
+        record("e0", "click", False)
+        record("e1", "open", False)
+        record("e1", "open", False)  # twice: one letter opened
+        record("e2", "open", True)  # an image proxy only
+        record("e3", "click", False)  # clicked with images off
+        row = letter["e4"]
+        record_survey_answer(conn, int(row["customer_id"]), int(row["id"]), "too-expensive", later)
+    unsubscribe(app, "e5", later)
+    report = campaign_report(app, LATER)
+    step = next(s for s in report.steps if s.step_key == "we-miss-you")
+    assert (step.sent, step.delivered) == (6, 6)
+    assert (step.opened, step.clicked, step.opened_by_machines) == (2, 2, 1)
+    assert (step.unsubscribed, step.bounced) == (1, 0)
+    assert [(a.reason, a.step_key, a.tier, a.answers) for a in report.survey] == [
+        ("too-expensive", "we-miss-you", "90+ days", 1)
+    ]

@@ -1,10 +1,10 @@
 """After the return: did the returned customers stay, and buy as they used to?
 
 - first order back: the order that marked the return;
-- back to their buying rate: orders per year since the return against orders
-  per year before the lapse (a relationship shorter than a year counts as one
-  year, as the value estimate does); judged once the return is at least
-  `RATE_AFTER_DAYS` old, so that one quick order does not look like a habit;
+- back to their buying rate: as many orders in the year after the return as in
+  the year before the lapse (the last purchase before they were enrolled);
+  judged once the return is a year old, so that one quick order does not look
+  like a habit and both spans are the same length;
 - a year without lapsing again: of those who returned at least a year ago, how
   many never went as long without buying as the campaign calls dormant, within
   the year after the return.
@@ -18,7 +18,6 @@ from itertools import pairwise
 
 from reactivator.db.outcomes import EnrollmentRow, OrderRow
 
-RATE_AFTER_DAYS = 180
 YEAR = timedelta(days=365)
 
 
@@ -27,14 +26,10 @@ class AfterReturn:
     returned: int
     first_order_total_cents: int
     first_order_average_cents: int | None
-    rate_judged: int  # returned at least RATE_AFTER_DAYS ago
+    rate_judged: int  # returned at least a year ago, with orders before the lapse
     back_to_previous_rate: int
     year_judged: int  # returned at least a year ago
     stayed_a_year: int
-
-
-def _orders_per_year(count: int, span: timedelta) -> float:
-    return count / max(span / YEAR, 1.0)
 
 
 def after_return(
@@ -48,14 +43,11 @@ def after_return(
         assert r.return_placed_at is not None
         back_at = r.return_placed_at
         mine = [o.placed_at for o in orders.get(r.customer_id, ())]
-        end = min(until, r.next_enrolled_at) if r.next_enrolled_at else until
-        before = [t for t in mine if t <= r.dormant_since]
-        since = [t for t in mine if back_at <= t < end]
-        if until - back_at >= timedelta(days=RATE_AFTER_DAYS) and before:
+        year_before = [t for t in mine if r.dormant_since - YEAR < t <= r.dormant_since]
+        year_after = [t for t in mine if back_at <= t < back_at + YEAR]
+        if until - back_at >= YEAR and year_before:
             judged += 1
-            rate_before = _orders_per_year(len(before), r.dormant_since - before[0])
-            rate_since = len(since) / ((end - back_at) / YEAR)
-            back += rate_since >= rate_before
+            back += len(year_after) >= len(year_before)
         if until - back_at >= YEAR:
             year_judged += 1
             year_end = back_at + YEAR
