@@ -18,14 +18,18 @@ from tests.smtp_servers import CaptureHandler, smtp_server
 NOW = "2026-06-01T12:00:00+00:00"
 
 
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def clean_env(env: dict[str, str] | None) -> dict[str, str]:
+    """This process's environment without REACTIVATOR_ settings, the shipped templates, and `env`."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("REACTIVATOR_")}
     full_env["REACTIVATOR_TEMPLATES__DIR"] = str(SHIPPED_TEMPLATES)
-    full_env.update(env or {})
+    return full_env | (env or {})
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "reactivator", *args],
         cwd=cwd,
-        env=full_env,
+        env=clean_env(env),
         capture_output=True,
         text=True,
         timeout=120,
@@ -266,13 +270,10 @@ print(" ".join(sorted(m for m in sys.modules if "." not in m)))
 
 
 def libraries_loaded_by(*args: str, cwd: Path, env: dict[str, str]) -> set[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("REACTIVATOR_")}
-    full_env["REACTIVATOR_TEMPLATES__DIR"] = str(SHIPPED_TEMPLATES)
-    full_env.update(env)
     done = subprocess.run(
         [sys.executable, "-c", LOADED_PROBE, *args],
         cwd=cwd,
-        env=full_env,
+        env=clean_env(env),
         capture_output=True,
         text=True,
         timeout=120,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
@@ -38,17 +39,25 @@ class OrderRow:
     discount_percent: int  # of the letter whose coupon paid for it (0: no coupon)
 
 
-def enrollments_between(
-    conn: Connection, campaign: str, since: datetime | None, until: datetime
-) -> list[EnrollmentRow]:
-    """The campaign's enrollments that started in [since, until), with when each customer enrolled next."""
+def next_enrollment_start() -> Any:
+    """When the customer of each `enrollments` row enrolled next (NULL: not since), as a subquery.
+
+    A customer's orders belong to one enrollment at a time: up to their next one.
+    """
     following = enrollments.alias("following")
-    next_start = (
+    return (
         select(func.min(following.c.enrolled_at))
         .where(following.c.customer_id == enrollments.c.customer_id)
         .where(following.c.enrolled_at > enrollments.c.enrolled_at)
         .scalar_subquery()
     )
+
+
+def enrollments_between(
+    conn: Connection, campaign: str, since: datetime | None, until: datetime
+) -> list[EnrollmentRow]:
+    """The campaign's enrollments that started in [since, until), with when each customer enrolled next."""
+    next_start = next_enrollment_start()
     returned_by = orders.alias("return_order")
     query = select(
         enrollments,

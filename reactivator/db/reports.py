@@ -11,6 +11,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.value import ClassCutoffs
+from reactivator.db.outcomes import next_enrollment_start
 from reactivator.db.step_activity import in_period, treated
 from reactivator.db.tables import customers, enrollments, letters, orders
 from reactivator.db.types import unindexed
@@ -131,15 +132,9 @@ def campaign_figures(
 
     ro = orders.alias("return_order")
     later = orders.alias("later")
-    following = enrollments.alias("following")
     # Revenue after a return counts until the customer's next enrollment, so a
     # customer who comes back twice is not credited twice for the same orders.
-    next_start = (
-        select(func.min(following.c.enrolled_at))
-        .where(following.c.customer_id == enrollments.c.customer_id)
-        .where(following.c.enrolled_at > enrollments.c.enrolled_at)
-        .scalar_subquery()
-    )
+    next_start = next_enrollment_start()
     returned_q = (
         select(
             enrollments.c.return_step,

@@ -55,6 +55,12 @@ def _lift_groups(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [*h["tiers"], *([h["apology"]] if h["apology"] else []), *([h["overall"]] if h["overall"] else [])]
 
 
+def _curve(report: dict[str, Any]) -> dict[str, Any]:
+    """The returns-over-time chart, when a holdout gives one."""
+    curve = report["holdout"]["returns_over_time"] if report["holdout"] else None
+    return {"returns": charts.returns_over_time(curve)} if curve else {}
+
+
 def console_pages(state: ConsoleState) -> list[BaseRoute]:
     """`/` overview, `/report`, `/survey`, `/customers` (search) and `/customers/{id}`."""
 
@@ -66,10 +72,7 @@ def console_pages(state: ConsoleState) -> list[BaseRoute]:
             {"label": t.label, "customers": t.customers, "money_at_stake_cents": t.money_at_stake_cents}
             for t in seg.tiers
         ]
-        figures = {"at_stake": charts.money_at_stake(tiers, seg.currency)}
-        curve = report["holdout"]["returns_over_time"] if report["holdout"] else None
-        if curve:
-            figures["returns"] = charts.returns_over_time(curve)
+        figures = {"at_stake": charts.money_at_stake(tiers, seg.currency), **_curve(report)}
         return _page(
             "overview.html",
             state,
@@ -89,9 +92,7 @@ def console_pages(state: ConsoleState) -> list[BaseRoute]:
         groups = _lift_groups(report)
         if groups:
             figures["lift"] = charts.lift_per_group(groups)
-        curve = report["holdout"]["returns_over_time"] if report["holdout"] else None
-        if curve:
-            figures["returns"] = charts.returns_over_time(curve)
+        figures |= _curve(report)
         return _page(
             "report.html",
             state,
