@@ -1,4 +1,4 @@
-"""`reactivator import`: a shop's customers and orders from a file."""
+"""`reactivator import`: a shop's customers, orders, products, order lines and coupon codes from a file."""
 
 from __future__ import annotations
 
@@ -11,14 +11,19 @@ import typer
 from reactivator.cli import views
 from reactivator.cli.common import JsonOption, app_from_state, guard
 
-import_cli = typer.Typer(help="Import a shop's customers and orders (CSV with a header row, or JSON lines).")
+import_cli = typer.Typer(
+    help="Import a shop's data: reactivator's own files, or Shopify's and WooCommerce's exports "
+    "(CSV with a header row, or JSON lines), recognised from their columns.",
+    no_args_is_help=True,
+)
 
 
 FormatOption = Annotated[
     str | None,
     typer.Option(
         "--format",
-        help="The file's format (default: recognised from its header row, else reactivator's own).",
+        help="reactivator, shopify or woocommerce (default: recognised from the header row, else "
+        "reactivator's own).",
     ),
 ]
 
@@ -62,7 +67,8 @@ def import_customers(
     as_json: JsonOption = False,
 ) -> None:
     """Import customers: id, email required; first_name, last_name, locale, timezone, account_manager,
-    tags (';'-separated), unsubscribed optional. Re-importing a file changes nothing."""
+    tags (';'-separated), unsubscribed optional; or Shopify's customers export, or WooCommerce's
+    customer objects. Re-importing a file changes nothing; an opt-out stays."""
     _import("customers", file, as_json, format_name)
 
 
@@ -72,6 +78,56 @@ def import_orders(
     format_name: FormatOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import orders: id, customer_id, placed_at (ISO 8601), amount required;
-    currency, coupon_code optional."""
+    """Import orders: id, customer_id, placed_at (ISO 8601), amount required; currency, coupon_code,
+    status (placed, pending, cancelled, refunded), paid_at optional; or Shopify's orders export
+    (with its line items), or WooCommerce's order objects."""
     _import("orders", file, as_json, format_name)
+
+
+@import_cli.command("products")
+def import_products(
+    file: Annotated[Path, typer.Argument(help="products.csv or products.jsonl")],
+    format_name: FormatOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import the catalog: id (or sku), name, url, price required; sku (';' between variants),
+    image_url, category, in_stock, name_ru (a name per language) optional; or Shopify's or
+    WooCommerce's products export. The letters' product cards come from it."""
+    _import("products", file, as_json, format_name)
+
+
+@import_cli.command("order-lines")
+def import_order_lines(
+    file: Annotated[Path, typer.Argument(help="order_lines.csv or order_lines.jsonl")],
+    format_name: FormatOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import what orders held, for orders already imported: order_id, name, quantity, price
+    required; sku, product_id optional (a row per line)."""
+    _import("order-lines", file, as_json, format_name)
+
+
+@import_cli.command("coupons")
+def import_coupons(
+    file: Annotated[Path, typer.Argument(help="A CSV with a 'code' column, or a file of one code a line.")],
+    step: Annotated[str, typer.Option("--step", help="The ladder step whose letters carry these codes.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Load coupon codes the shop generated (so its checkout accepts them) into the step's pool;
+    the step's letters then carry those codes, each one once."""
+
+    def body() -> None:
+        from reactivator.service.coupons import import_pool
+
+        summary = import_pool(app_from_state(), step, file, datetime.now(UTC))
+        if as_json:
+            views.print_json(summary)
+        else:
+            views.out.print(
+                f"Coupon pool of {summary.step}: {summary.added:,} codes added, {summary.already:,} "
+                f"already there, {summary.rejected:,} rejected; {summary.unused:,} unused now."
+            )
+            for line, reason in summary.first_rejects:
+                views.out.print(f"  line {line}: {reason}", markup=False)
+
+    guard(body)

@@ -15,6 +15,7 @@ import typer
 from reactivator.cli import campaign, customers, demo, feedback
 from reactivator.cli.common import state
 from reactivator.cli.console import console
+from reactivator.cli.coupons import coupons_cli
 from reactivator.cli.daemon import daemon, status
 from reactivator.cli.database import db_cli
 from reactivator.cli.imports import import_cli
@@ -45,6 +46,7 @@ def _root(
 cli.add_typer(db_cli, name="db")
 cli.add_typer(import_cli, name="import")
 cli.add_typer(templates_cli, name="templates")
+cli.add_typer(coupons_cli, name="coupons")
 for command in (
     preview,
     serve,

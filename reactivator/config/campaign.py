@@ -61,6 +61,12 @@ class ApologySettings(Section):
     _key = field_validator("key")(_step_key)
 
 
+class CouponSettings(Section):
+    # With a pool of the shop's own codes (`reactivator import coupons`): alert (log,
+    # metric, `reactivator status`) when a step has fewer unused codes than this.
+    alert_below: int = Field(100, ge=0)
+
+
 class CampaignSettings(Section):
     name: str = "winback"
     # The one-click "Why did you stop buying?" answers offered in every letter;

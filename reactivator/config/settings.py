@@ -14,7 +14,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from reactivator.config.campaign import CampaignSettings, SegmentSettings, ValueSettings
+from reactivator.config.campaign import CampaignSettings, CouponSettings, SegmentSettings, ValueSettings
 from reactivator.config.delivery import DeliverySettings, DkimSettings, SendingSettings, SmtpSettings
 from reactivator.config.renamed import move_renamed
 from reactivator.config.service import (
@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     segments: SegmentSettings = SegmentSettings()
     value: ValueSettings = ValueSettings()
     campaign: CampaignSettings = CampaignSettings()
+    coupons: CouponSettings = CouponSettings()
     imports: ImportSettings = ImportSettings()
     sending: SendingSettings = SendingSettings()
     daemon: DaemonSettings = DaemonSettings()

@@ -80,6 +80,21 @@ class ShopSettings(Section):
     # Shown as product cards: the customer's categories (by tag) first, then these in order.
     products: tuple[Product, ...] = Field(default_factory=_defaults(Product, demo_shop.PRODUCTS))
     products_per_letter: int = Field(3, ge=0, le=12)
+    # The language of customers whose import gives none (shop exports), by their country
+    # (ISO 3166 two-letter code); others get default_locale.
+    locales_by_country: dict[str, str] = Field(
+        default_factory=lambda: {"RU": "ru", "BY": "ru", "KZ": "ru", "KG": "ru"}
+    )
+
+    @field_validator("locales_by_country")
+    @classmethod
+    def _countries(cls, v: dict[str, str]) -> dict[str, str]:
+        for country, locale in v.items():
+            if not (len(country) == 2 and country.isalpha() and country.isupper()):
+                raise ValueError(f"{country!r} is not a two-letter country code in capitals, e.g. RU")
+            if locale not in LOCALES:
+                raise ValueError(f"{country} = {locale!r}: use one of {', '.join(LOCALES)}")
+        return v
 
     @field_validator("default_locale")
     @classmethod

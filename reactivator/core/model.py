@@ -39,6 +39,9 @@ class Arm(StrEnum):
 class EnrollmentStatus(StrEnum):
     ACTIVE = "active"
     RETURNED = "returned"
+    # The order that returned them was cancelled or refunded in full afterwards: not a return,
+    # and not put back on the ladder either (lost twice is lost for good).
+    RETURN_CANCELLED = "return_cancelled"
     EXHAUSTED = "exhausted"
     UNSUBSCRIBED = "unsubscribed"
     CANCELLED = "cancelled"

@@ -31,8 +31,22 @@ class CustomerRecord:
     unsubscribed: bool = False
 
 
+class OrderLine(NamedTuple):
+    """One line of an order: what was bought, how many, at what unit price."""
+
+    name: str
+    quantity: int
+    price_cents: int
+    sku: str | None = None
+    product_ref: str | None = None  # the shop's product id
+
+
 class OrderRecord(NamedTuple):
-    """One order; a tuple because imports build millions of them."""
+    """One order; a tuple because imports build millions of them.
+
+    `amount_cents` is what the customer paid, less any partial refund; `status` is a
+    core.order_status.OrderStatus value (only "placed" is a purchase).
+    """
 
     external_id: str
     customer_external_id: str
@@ -40,6 +54,33 @@ class OrderRecord(NamedTuple):
     amount_cents: int
     currency: str
     coupon_code: str | None = None
+    status: str = "placed"
+    paid_at: datetime | None = None
+    lines: tuple[OrderLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRecord:
+    """A product of the shop's catalog, as an import gives it."""
+
+    external_id: str  # the shop's product id (or its SKU when it has no other id)
+    name: str
+    url: str
+    price_cents: int
+    image_url: str | None = None
+    category: str = ""
+    in_stock: bool = True
+    names: tuple[tuple[str, str], ...] = ()  # (locale, name) where the shop translates it
+    skus: tuple[str, ...] = ()  # every SKU of the product (its variants)
+    variant: bool = False  # a variant of `external_id`: only its SKUs are news
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLinesRecord:
+    """The lines of one order already imported (an order_lines file)."""
+
+    order_external_id: str
+    lines: tuple[OrderLine, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 from reactivator.daemon.registry import DaemonRecord
 from reactivator.daemon.templates import TemplateWatcher
-from reactivator.service import passes
+from reactivator.service import coupons, passes
 from reactivator.service.app import App
 from reactivator.service.passes import PassReport
 from reactivator.service.reporting import segments as segment_reports
@@ -79,6 +79,8 @@ class Jobs:
         await self.beat()
         if self.templates is not None:
             self.templates.log_alerts()
+        for alert in await asyncio.to_thread(coupons.low_pools, self.app):
+            log.warning("ALERT %s", alert)
         self.after_pass()
         return report
 
@@ -116,4 +118,8 @@ class Jobs:
     async def beat(self) -> None:
         alerts = self.templates.alerts() if self.templates else []
         self.metrics.template_alerts.set(len(alerts))
+        left = await asyncio.to_thread(coupons.pool_left, self.app)
+        for step, unused in left.items():
+            self.metrics.coupon_pool.labels(step).set(unused)
+        alerts = alerts + coupons.low_pools_of(left, self.app.settings.coupons.alert_below)
         await asyncio.to_thread(self.record.beat, self.next_pass_at(), alerts)

@@ -16,12 +16,14 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from reactivator.core.coupons import normalise_coupon
+from reactivator.core.order_status import OrderStatus, is_purchase
 from reactivator.core.records import OrderRecord, Rejection
 from reactivator.core.value import annual_value_cents
 from reactivator.db import raw
 from reactivator.db.customers import UpsertCounts, external_ids_by_email
 from reactivator.db.dialect import chunks
-from reactivator.db.returns import ReturnedCustomer, order_id_of, settle_enrollments
+from reactivator.db.order_lines import replace_lines, stored_lines
+from reactivator.db.returns import ReturnedCustomer, cancel_returns, order_id_of, settle_enrollments
 from reactivator.db.tables import letters, orders
 
 
@@ -99,22 +101,28 @@ def write_orders(
 
     new_orders, existing = _insert_new(conn, accepted, known, now)
     counts.inserted = len(new_orders)
-    recompute, corrected = _apply_changes(conn, existing, known, counts, now if from_file else None)
+    changes = _apply_changes(conn, existing, known, counts, now if from_file else None)
+    replace_lines(
+        conn, [(rec.external_id, rec.lines) for rec in [r for _, r in new_orders] + changes.corrected]
+    )
 
     by_id = {agg.id: agg for agg in known.values()}
     for _, rec in new_orders:
         agg = known[rec.customer_external_id]
-        if agg.id not in recompute:
+        # Only a purchase counts: a cancelled, refunded or unpaid order leaves the aggregates alone.
+        if agg.id not in changes.recompute and is_purchase(rec.status):
             agg.add(rec.placed_at, rec.amount_cents)
-    _recompute(conn, recompute, by_id)
-    touched = {known[rec.customer_external_id].id for _, rec in new_orders} | recompute
+    _recompute(conn, changes.recompute, by_id)
+    touched = {known[rec.customer_external_id].id for _, rec in new_orders} | changes.recompute
     _store_aggregates(conn, [by_id[cid] for cid in touched], now)
+    # A return whose order was cancelled or refunded since is no return.
+    cancel_returns(conn, changes.no_longer_purchases, now)
 
     # Coupons and returns concern few orders: only those go the long way.
-    coupon_orders = [rec for _, rec in new_orders if rec.coupon_code]
-    letter_of_order = _attribute_coupons(conn, coupon_orders)
-    # Only orders this batch really wrote can mark anyone returned.
-    written = [rec for _, rec in new_orders] + corrected
+    purchases = [rec for _, rec in new_orders if is_purchase(rec.status)]
+    letter_of_order = _attribute_coupons(conn, [rec for rec in purchases if rec.coupon_code])
+    # Only purchases this batch really wrote can mark anyone returned.
+    written = purchases + [rec for rec in changes.corrected if is_purchase(rec.status)]
     campaign_orders = [
         (rec, known[rec.customer_external_id].id)
         for rec in written
@@ -132,7 +140,7 @@ def _insert_new(
     ph = raw.placeholder(conn)
     sql = (
         "INSERT INTO orders (external_id, customer_id, placed_at, amount_cents, currency, coupon_code, "
-        f"created_at) VALUES ({', '.join([ph] * 7)})"
+        f"created_at, status, paid_at) VALUES ({', '.join([ph] * 9)})"
     )
     created = put(now)
 
@@ -146,6 +154,8 @@ def _insert_new(
                 r.currency,
                 r.coupon_code,
                 created,
+                r.status,
+                put(r.paid_at),
             )
             for _, r in pairs
         ]
@@ -189,25 +199,32 @@ def _lock_customers(conn: Connection, external_ids: list[str]) -> dict[str, _Agg
     return found
 
 
+@dataclass
+class _Changes:
+    """What re-sent orders changed: whose aggregates to recompute, which orders were corrected,
+    and the ids of orders that were purchases and are not any more (cancelled, refunded)."""
+
+    recompute: set[int] = field(default_factory=set)
+    corrected: list[OrderRecord] = field(default_factory=list)
+    no_longer_purchases: list[int] = field(default_factory=list)
+
+
 def _apply_changes(
     conn: Connection,
     candidates: list[tuple[int, OrderRecord]],
     known: dict[str, _Aggregate],
     counts: OrderCounts,
     file_started: datetime | None,
-) -> tuple[set[int], list[OrderRecord]]:
-    """Orders already stored: identical ones change nothing; corrected ones are updated.
-
-    Returns the customers whose aggregates need recomputing and the corrected orders.
-    """
+) -> _Changes:
+    """Orders already stored: identical ones change nothing; corrected ones are updated."""
+    changes = _Changes()
     if not candidates:
-        return set(), []
+        return changes
     stored: dict[str, Any] = {}
     for part in chunks([rec.external_id for _, rec in candidates]):
         for r in conn.execute(select(orders).where(orders.c.external_id.in_(part))):
             stored[r.external_id] = r
-    recompute: set[int] = set()
-    corrected: list[OrderRecord] = []
+    lines = stored_lines(conn, [r.id for r in stored.values()])
     updates: list[dict[str, Any]] = []
     for line, rec in candidates:
         old = stored[rec.external_id]
@@ -223,13 +240,16 @@ def _apply_changes(
                 Rejection(line, f"order {rec.external_id!r} already belongs to another customer")
             )
             continue
-        same = (old.placed_at, old.amount_cents, old.currency, old.coupon_code) == (
+        same = (old.placed_at, old.amount_cents, old.currency, old.coupon_code, old.status, old.paid_at) == (
             rec.placed_at,
             rec.amount_cents,
             rec.currency,
             rec.coupon_code,
+            rec.status,
+            rec.paid_at,
         )
-        if same:
+        # An export without lines says nothing about them: only lines given can differ.
+        if same and (not rec.lines or lines.get(old.id, ()) == rec.lines):
             counts.unchanged += 1
             continue
         updates.append(
@@ -239,10 +259,14 @@ def _apply_changes(
                 "amount_cents": rec.amount_cents,
                 "currency": rec.currency,
                 "coupon_code": rec.coupon_code,
+                "status": rec.status,
+                "paid_at": rec.paid_at,
             }
         )
-        recompute.add(customer_id)
-        corrected.append(rec)
+        changes.recompute.add(customer_id)
+        changes.corrected.append(rec)
+        if is_purchase(old.status) and not is_purchase(rec.status):
+            changes.no_longer_purchases.append(old.id)
     if updates:
         conn.execute(
             update(orders)
@@ -252,15 +276,20 @@ def _apply_changes(
                 amount_cents=bindparam("amount_cents"),
                 currency=bindparam("currency"),
                 coupon_code=bindparam("coupon_code"),
+                status=bindparam("status"),
+                paid_at=bindparam("paid_at", type_=orders.c.paid_at.type),
             ),
             updates,
         )
         counts.updated += len(updates)
-    return recompute, corrected
+    return changes
 
 
 def _recompute(conn: Connection, customer_ids: set[int], by_id: dict[int, _Aggregate]) -> None:
-    """Aggregates from scratch, for customers whose stored orders were corrected."""
+    """Aggregates from scratch, for customers whose stored orders were corrected (purchases only)."""
+    for cid in customer_ids:  # a customer with no purchase left has no row below
+        agg = by_id[cid]
+        agg.orders_count, agg.revenue_cents, agg.first, agg.last = 0, 0, None, None
     for part in chunks(sorted(customer_ids)):
         query = (
             select(
@@ -270,7 +299,7 @@ def _recompute(conn: Connection, customer_ids: set[int], by_id: dict[int, _Aggre
                 func.min(orders.c.placed_at),
                 func.max(orders.c.placed_at),
             )
-            .where(orders.c.customer_id.in_(part))
+            .where(orders.c.customer_id.in_(part), orders.c.status == OrderStatus.PLACED.value)
             .group_by(orders.c.customer_id)
         )
         for cid, n, total, first, last in conn.execute(query):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from reactivator.core.model import Arm, EnrollmentKind, LetterStatus, ValueClass
+from reactivator.core.order_status import OrderStatus
 from reactivator.db.tables import enrollments, letters, orders, survey_answers
 
 # End reasons of enrollments that never ran: the customer had bought before, we learnt it late.
@@ -106,6 +107,7 @@ def orders_since(
             func.coalesce(letters.c.discount_percent, 0).label("discount_percent"),
         )
         .select_from(orders.outerjoin(letters, letters.c.id == orders.c.letter_id))
+        .where(orders.c.status == OrderStatus.PLACED.value)  # cancelled and refunded orders earn nothing
         .order_by(orders.c.customer_id, orders.c.placed_at)
     )
     if since is not None:

@@ -26,6 +26,7 @@ from reactivator.core.model import (
     Policy,
     Subscription,
 )
+from reactivator.db.coupons import pool_steps, take_codes
 from reactivator.db.dialect import insert_for
 from reactivator.db.letters import cancel_queued
 from reactivator.db.planner import PlanQuery, step_values
@@ -246,12 +247,15 @@ def _advance_enrollments(conn: Connection, policy: Policy, now: datetime) -> Non
 def _assign_codes(
     conn: Connection, now: datetime, expiry: timedelta, prefix: str, domain: str, chunk: int = 5000
 ) -> None:
-    """Give each new letter its Message-ID and, if it carries a discount, its own coupon."""
+    """Give each new letter its Message-ID and, if it carries a discount, its own coupon: from the
+    step's pool where the shop loaded one (a letter the pool cannot serve waits for more codes),
+    else a code made here."""
     rows = conn.execute(
-        select(letters.c.id, letters.c.discount_percent)
+        select(letters.c.id, letters.c.discount_percent, letters.c.step_key)
         .where(_queued_now(now), letters.c.message_id.is_(None))
         .order_by(letters.c.id)
     ).all()
+    pooled = pool_steps(conn)
     stmt = (
         update(letters)
         .where(letters.c.id == bindparam("letter_id"))
@@ -268,7 +272,9 @@ def _assign_codes(
                 {
                     "letter_id": row.id,
                     "mid": f"<{secrets.token_hex(10)}.{row.id}@{domain}>",
-                    "code": new_coupon_code(prefix) if row.discount_percent > 0 else None,
+                    "code": new_coupon_code(prefix)
+                    if row.discount_percent > 0 and row.step_key not in pooled
+                    else None,
                     "expires": now + expiry if row.discount_percent > 0 else None,
                 }
                 for row in part
@@ -281,3 +287,7 @@ def _assign_codes(
                 continue  # a random code collided with an existing one: draw again
         else:
             raise RuntimeError("could not draw unique coupon codes after 5 attempts")
+    for step_key in sorted(pooled):
+        wanting = [row.id for row in rows if row.step_key == step_key and row.discount_percent > 0]
+        if wanting:
+            take_codes(conn, step_key, wanting, now)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, or_, select
 
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
+from reactivator.core.order_status import OrderStatus
 from reactivator.core.value import ClassCutoffs
 from reactivator.db.outcomes import next_enrollment_start
 from reactivator.db.step_activity import in_period, treated
@@ -147,6 +148,7 @@ def campaign_figures(
                 and_(
                     later.c.customer_id == enrollments.c.customer_id,
                     later.c.placed_at >= ro.c.placed_at,
+                    later.c.status == OrderStatus.PLACED.value,
                     or_(next_start.is_(None), later.c.placed_at < next_start),
                 ),
             )
@@ -173,7 +175,11 @@ def campaign_figures(
     coupons = (
         select(letters.c.step_key, orders.c.amount_cents, letters.c.discount_percent)
         .select_from(orders.join(letters, letters.c.id == orders.c.letter_id))
-        .where(letters.c.campaign == campaign, *in_period(orders.c.placed_at, since, until))
+        .where(
+            letters.c.campaign == campaign,
+            orders.c.status == OrderStatus.PLACED.value,
+            *in_period(orders.c.placed_at, since, until),
+        )
     )
     return CampaignFigures(
         steps={key: StepFigures(key, **step) for key, step in counts.items()},

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
 from reactivator.core.model import EnrollmentKind, EnrollmentStatus, LadderState, LetterStatus
 from reactivator.core.records import OrderRecord
@@ -148,4 +148,52 @@ def _end_stale(conn: Connection, enr: Any, now: datetime) -> None:
     )
     conn.execute(
         update(customers).where(customers.c.id == enr.customer_id).values(**restored, updated_at=now)
+    )
+
+
+def cancel_returns(conn: Connection, order_ids: list[int], now: datetime) -> int:
+    """Returns made by these orders (since cancelled or refunded in full) are no returns.
+
+    The enrollment stays ended, as "return cancelled": the customer is not put back on
+    the ladder, and the report stops counting the return and its revenue.
+    """
+    if not order_ids:
+        return 0
+    changed = 0
+    for part in chunks(order_ids):
+        rows = conn.execute(
+            select(enrollments.c.id, enrollments.c.customer_id).where(
+                enrollments.c.return_order_id.in_(part),
+                enrollments.c.status == EnrollmentStatus.RETURNED.value,
+            )
+        ).all()
+        if not rows:
+            continue
+        conn.execute(
+            update(enrollments)
+            .where(enrollments.c.id.in_([r.id for r in rows]))
+            .values(
+                status=EnrollmentStatus.RETURN_CANCELLED.value,
+                end_reason="return cancelled: the order was cancelled or refunded",
+            )
+        )
+        for customer_id in {r.customer_id for r in rows}:
+            _refresh_returned_at(conn, customer_id, now)
+        changed += len(rows)
+    return changed
+
+
+def _refresh_returned_at(conn: Connection, customer_id: int, now: datetime) -> None:
+    """The customer's latest return that still stands (NULL when none does)."""
+    latest = (
+        select(func.max(orders.c.placed_at))
+        .select_from(enrollments.join(orders, orders.c.id == enrollments.c.return_order_id))
+        .where(
+            enrollments.c.customer_id == customer_id,
+            enrollments.c.status == EnrollmentStatus.RETURNED.value,
+        )
+        .scalar_subquery()
+    )
+    conn.execute(
+        update(customers).where(customers.c.id == customer_id).values(returned_at=latest, updated_at=now)
     )

@@ -170,7 +170,93 @@ orders = Table(
     Column("coupon_code", String(64)),
     Column("letter_id", Id, ForeignKey("letters.id", ondelete="SET NULL")),
     Column("created_at", UTCDateTime, nullable=False),
+    # placed (a purchase), pending (not paid yet), cancelled or refunded (not purchases):
+    # only placed orders count for aggregates, returns and revenue (core/order_status.py).
+    Column("status", String(16), nullable=False, server_default="placed"),
+    Column("paid_at", UTCDateTime),
     Index("ix_orders_customer_id_placed_at", "customer_id", "placed_at"),
+)
+
+# What an order held, line by line: the products a customer owns, and what sells together.
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("order_id", Id, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_ref", String(128)),  # the shop's product id, if the export gives it
+    Column("sku", String(128)),
+    Column("name", String(300), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    # Linked to the catalog when a product with this id or SKU is known (db/catalog.py).
+    Column("product_id", Id, ForeignKey("products.id", ondelete="SET NULL")),
+    UniqueConstraint("order_id", "line_no"),
+    Index("ix_order_lines_product_id", "product_id"),
+)
+
+# The shop's catalog: what a letter can show. `names` holds the name per language (JSON).
+products = Table(
+    "products",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("external_id", String(128), nullable=False, unique=True),
+    Column("name", String(300), nullable=False),
+    Column("names", Text),
+    Column("url", String(1000), nullable=False),
+    Column("image_url", String(1000)),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("category", String(200), nullable=False, server_default=""),
+    Column("in_stock", Boolean, nullable=False, server_default=text("true")),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every SKU of a product (its variants), so that an order line finds its product by SKU.
+product_skus = Table(
+    "product_skus",
+    metadata,
+    Column("sku", String(128), primary_key=True),
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+)
+
+# Products bought together (in one order), kept for the most frequent partners of each
+# product; rebuilt from all orders (db/catalog.py).
+product_pairs = Table(
+    "product_pairs",
+    metadata,
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("related_id", Id, ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("orders", Integer, nullable=False),
+)
+
+# Codes the shop generated (so its checkout accepts them), given to letters one each.
+coupon_pool = Table(
+    "coupon_pool",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("step_key", String(64), nullable=False),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("imported_at", UTCDateTime, nullable=False),
+    Column("letter_id", Id, ForeignKey("letters.id", ondelete="SET NULL")),
+    Column("assigned_at", UTCDateTime),
+    Index("ix_coupon_pool_step_key_letter_id", "step_key", "letter_id"),
+)
+
+# Webhook deliveries already handled, by the platform's delivery id: a redelivery changes nothing.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(200), primary_key=True),  # "<platform>:<delivery id>"
+    Column("topic", String(100), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+# When the catalog's derived tables were last rebuilt (one row).
+catalog_state = Table(
+    "catalog_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("pairs_refreshed_at", UTCDateTime),
 )
 
 # Keys that sign links and unsubscribe tokens when REACTIVATOR_SECRET_KEYS is not

@@ -120,6 +120,14 @@ def show(app: App, ref: str, now: datetime) -> CustomerView:
         history = repo.enrollment_history(conn, customer.id)
     running = any(h["status"] == "active" for h in history)
     label = status_label(customer, running, now, app.policy)
+    if (
+        label in ("dormant", "active", "lost for good")
+        and history
+        and history[-1]["status"] == "return_cancelled"
+    ):
+        label = (
+            "return cancelled"  # their return's order was cancelled or refunded: not put back on the ladder
+        )
     return CustomerView(customer, label, history)
 
 

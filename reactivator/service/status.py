@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from reactivator.db import letter_states
+from reactivator.db.coupons import unused
 from reactivator.db.daemons import DaemonRow, all_daemons
 from reactivator.db.letter_states import DomainDeferral, LetterError
 from reactivator.db.letters import active_pauses
 from reactivator.service.app import App
+from reactivator.service.coupons import low_pools_of
 
 STATES = ("due", "in flight", "scheduled", "deferred", "sent", "failed", "expired", "cancelled", "held")
 
@@ -29,10 +31,13 @@ class Status:
     deferred_by_domain: list[DomainDeferral]
     paused_domains: dict[str, datetime]
     recent_errors: list[LetterError]
+    coupon_pools: dict[str, int] = field(default_factory=dict)  # unused codes per step with a pool
+    pool_alerts: list[str] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[str]:
-        return list(dict.fromkeys(a for d in self.daemons if d.alive for a in d.row.alerts))
+        from_daemons = [a for d in self.daemons if d.alive for a in d.row.alerts]
+        return list(dict.fromkeys([*from_daemons, *self.pool_alerts]))
 
 
 def status(app: App, now: datetime) -> Status:
@@ -43,6 +48,7 @@ def status(app: App, now: datetime) -> Status:
         deferred = letter_states.deferred_by_domain(conn, now)
         paused = active_pauses(conn, now)
         errors = letter_states.recent_errors(conn)
+        pools = unused(conn)
     views = [DaemonView(r, now - r.heartbeat_at <= silence) for r in rows]
     upcoming = [v.row.next_pass_at for v in views if v.alive and v.row.next_pass_at]
     return Status(
@@ -53,4 +59,6 @@ def status(app: App, now: datetime) -> Status:
         deferred_by_domain=deferred,
         paused_domains=paused,
         recent_errors=errors,
+        coupon_pools=pools,
+        pool_alerts=low_pools_of(pools, app.settings.coupons.alert_below),
     )

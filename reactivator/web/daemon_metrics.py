@@ -36,6 +36,12 @@ class DaemonMetrics:
         self.template_alerts = Gauge(
             "reactivator_template_alerts", "Steps kept at their last good template version", registry=r
         )
+        self.coupon_pool = Gauge(
+            "reactivator_coupon_pool_unused",
+            "Unused codes in each step's coupon pool (the shop's own codes)",
+            ["step"],
+            registry=r,
+        )
         self.dormant = Gauge(
             "reactivator_dormant_customers",
             "Dormant customers per tier (daily segmentation)",

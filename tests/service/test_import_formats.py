@@ -47,7 +47,7 @@ LINE_ITEMS = ImportFormat(
     ("order", "buyer email", "paid", "total"),
     _line_item_order,
     "a test export with a row per line item",
-    signature=frozenset({"order", "buyer email", "lineitem"}),
+    signatures=(frozenset({"order", "buyer email", "lineitem"}),),
     group_by="order",
     customer_key=CustomerKey.EMAIL,
 )

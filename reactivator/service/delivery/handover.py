@@ -13,6 +13,7 @@ from reactivator.core.model import LetterStatus, Subscription
 from reactivator.core.ports import Outgoing
 from reactivator.core.records import Letter
 from reactivator.db import letters as letter_rows
+from reactivator.db.coupons import take_codes
 from reactivator.db.customers import set_subscription
 from reactivator.errors import DeliveryError
 from reactivator.service.delivery.run import DeliveryRun
@@ -89,6 +90,8 @@ def _prepare(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:
     if stopped is None and letter.step_key not in run.composer.step_keys:
         gone = f"step {letter.step_key!r} is no longer in the campaign's ladder"
         stopped = Outcome(OutcomeKind.FAILED, gone)
+    if stopped is None and letter.discount_percent > 0 and letter.coupon_code is None:
+        letter, stopped = _code_from_pool(run, letter)
     if stopped is None:
         try:
             message = run.composer.compose(letter, run.now).message
@@ -98,6 +101,25 @@ def _prepare(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:
             assert letter.email is not None
             return _Ready(letter, message, letter.email.rpartition("@")[2].lower())
     return _apply(run, letter, stopped, "")
+
+
+POOL_RETRY = timedelta(hours=1)
+
+
+def _code_from_pool(run: DeliveryRun, letter: Letter) -> tuple[Letter, Outcome | None]:
+    """A letter of a pooled step that found the pool empty at its pass: a code now, or it waits.
+
+    It never goes without its code: the discount it promises must work at the checkout.
+    """
+    with run.app.db.write() as conn:
+        got = take_codes(conn, letter.step_key, [letter.letter_id], run.now)
+    if letter.letter_id in got:
+        return replace(letter, coupon_code=got[letter.letter_id]), None
+    why = (
+        f"the coupon pool of {letter.step_key} has no unused code; load more with "
+        f"`reactivator import coupons FILE --step {letter.step_key}`"
+    )
+    return letter, Outcome(OutcomeKind.DEFERRED, why, until=run.now + POOL_RETRY)
 
 
 def _return_path(run: DeliveryRun, letter: Letter) -> str | None:

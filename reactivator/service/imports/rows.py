@@ -11,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from reactivator.core.coupons import normalise_coupon
 from reactivator.core.locales import LOCALES, language_of
+from reactivator.core.order_status import OrderStatus
 from reactivator.core.records import CustomerRecord, OrderRecord
 
 _TRUE = {"1", "true", "yes", "y", "t"}
@@ -185,4 +186,13 @@ def parse_order(row: Mapping[str, object], default_currency: str) -> OrderRecord
         raise RowError(f"currency {currency!r} is not a 3-letter ISO code")
     coupon = get("coupon_code")
     coupon_code = normalise_coupon(_short_text(coupon, "coupon_code", 64)) if coupon else None
-    return OrderRecord(external_id, customer, placed, parse_amount_cents(amount), currency, coupon_code)
+    status = get("status")
+    paid = get("paid_at")
+    if not status and not paid:  # the common case: a plain purchase
+        return OrderRecord(external_id, customer, placed, parse_amount_cents(amount), currency, coupon_code)
+    state = _as_text(status, "status").strip().lower() if status else OrderStatus.PLACED.value
+    if state not in {s.value for s in OrderStatus}:
+        raise RowError(f"status {status!r} is not one of {', '.join(s.value for s in OrderStatus)}")
+    paid_at = parse_instant(_short_text(paid, "paid_at", 64), field="paid_at") if paid else None
+    cents = parse_amount_cents(amount)
+    return OrderRecord(external_id, customer, placed, cents, currency, coupon_code, state, paid_at)

@@ -13,7 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reactivator.core.records import CustomerRecord, OrderRecord, Rejection
+from reactivator.core.records import CustomerRecord, OrderLinesRecord, OrderRecord, ProductRecord, Rejection
+from reactivator.db.catalog import upsert_products, write_order_lines
 from reactivator.db.customers import UpsertCounts, upsert_customers
 from reactivator.db.orders import orders_by_customer_id, write_orders
 from reactivator.db.returns import ReturnedCustomer
@@ -83,7 +84,8 @@ def import_file(
     fmt = choose_format(kind, path, format_name)
     summary = ImportSummary(kind, path, fmt.name)
     batch_size = app.settings.imports.batch_size
-    context = ParseContext(app.settings.shop.currency, now)
+    shop = app.settings.shop
+    context = ParseContext(shop.currency, now, shop.locales_by_country, shop.website_url)
     with RejectsWriter(path) as rejects:
         pending: list[tuple[int, Record]] = []
         pending_rejects: list[tuple[Rejection, dict[str, Any]]] = []
@@ -107,6 +109,7 @@ def import_file(
         for raw in rows:
             if raw.line == 0:
                 rejects.header = list(raw.fields)
+                fmt.check_header(rejects.header)  # before anything is written
                 continue
             summary.rows += 1
             record = _parse(raw, fmt, context, pending_rejects)
@@ -144,6 +147,12 @@ def _store(
         if fmt.kind is ImportKind.CUSTOMERS:
             people = [(line, r) for line, r in batch if isinstance(r, CustomerRecord)]
             counts = upsert_customers(conn, people, now, from_file=True)
+        elif fmt.kind is ImportKind.PRODUCTS:
+            items = [(line, r) for line, r in batch if isinstance(r, ProductRecord)]
+            counts = upsert_products(conn, items, now, from_file=True)
+        elif fmt.kind is ImportKind.ORDER_LINES:
+            lines = [(line, r) for line, r in batch if isinstance(r, OrderLinesRecord)]
+            counts = write_order_lines(conn, lines)
         else:
             orders = [(line, r) for line, r in batch if isinstance(r, OrderRecord)]
             unknown: list[Rejection] = []
