@@ -114,3 +114,14 @@ def customer(
             )
 
     guard(body)
+
+
+def export(customer_id: Annotated[str, typer.Argument(help="Customer id (or email).")]) -> None:
+    """Everything reactivator holds about one customer, as JSON (a data request, GDPR art. 15)."""
+
+    def body() -> None:
+        from reactivator.service.data_requests import export_customer
+
+        views.print_json(export_customer(app_from_state(), customer_id, datetime.now(UTC)))
+
+    guard(body)

@@ -55,6 +55,7 @@ for command in (
     customers.purchase,
     customers.unsubscribe,
     customers.erase,
+    customers.export,
     customers.customer,
     campaign.segments,
     campaign.run,

@@ -49,6 +49,12 @@ class ConsoleSettings(Section):
     serve: bool = False
 
 
+class PrivacySettings(Section):
+    # Where a shop's data requests (Shopify's customers/data_request webhook) are written,
+    # one JSON file each, for the shop to hand to the customer.
+    data_requests_dir: Path = Path("data-requests")
+
+
 class TemplateSettings(Section):
     # The marketers' folder: a shared layout, then <locale>/<step>.{subject,html,txt}.j2.
     dir: Path = Path("templates/emails")

@@ -22,6 +22,7 @@ from reactivator.config.service import (
     DaemonSettings,
     DatabaseSettings,
     ImportSettings,
+    PrivacySettings,
     TemplateSettings,
     WebSettings,
 )
@@ -54,6 +55,7 @@ class Settings(BaseSettings):
     dkim: DkimSettings = DkimSettings()
     web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
+    privacy: PrivacySettings = PrivacySettings()
     templates: TemplateSettings = TemplateSettings()
 
     _toml_path: ClassVar[Path | None] = None

@@ -270,6 +270,11 @@ def enrollment_history(conn: Connection, customer_id: int) -> list[dict[str, obj
     ]
 
 
+def all_customer_ids(conn: Connection) -> list[int]:
+    """Every customer's id (a shop's erasure of everything goes through them one by one)."""
+    return [int(i) for i in conn.execute(select(customers.c.id).order_by(customers.c.id)).scalars()]
+
+
 def email_hash(email_key: str) -> str:
     return hashlib.sha256(email_key.encode()).hexdigest()
 

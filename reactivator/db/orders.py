@@ -24,7 +24,7 @@ from reactivator.db.customers import UpsertCounts, external_ids_by_email
 from reactivator.db.dialect import chunks
 from reactivator.db.order_lines import replace_lines, stored_lines
 from reactivator.db.returns import ReturnedCustomer, cancel_returns, order_id_of, settle_enrollments
-from reactivator.db.tables import letters, orders
+from reactivator.db.tables import customers, letters, orders
 
 
 @dataclass
@@ -361,3 +361,33 @@ def _attribute_coupons(conn: Connection, coupon_records: list[OrderRecord]) -> d
             [{"oid": o, "lid": lid} for o, lid in linked.items()],
         )
     return linked
+
+
+def refund(
+    conn: Connection, external_id: str, refunded_cents: int, now: datetime, attribution: timedelta
+) -> str:
+    """Take a refund off a stored order; refunded in full, it is no purchase any more.
+
+    Returns the order's status afterwards, or "unknown order".
+    """
+    row = conn.execute(
+        select(orders, customers.c.external_id.label("customer_external_id"))
+        .join(customers, customers.c.id == orders.c.customer_id)
+        .where(orders.c.external_id == external_id)
+    ).first()
+    if row is None:
+        return "unknown order"
+    left = max(int(row.amount_cents) - refunded_cents, 0)
+    status = OrderStatus.REFUNDED.value if left == 0 else row.status
+    corrected = OrderRecord(
+        row.external_id,
+        row.customer_external_id,
+        row.placed_at,
+        left,
+        row.currency,
+        row.coupon_code,
+        status,
+        row.paid_at,
+    )
+    write_orders(conn, [(1, corrected)], now, attribution)
+    return status

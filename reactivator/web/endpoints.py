@@ -26,9 +26,11 @@ from reactivator.db.engagement import engagement_counts, letter_counts
 from reactivator.errors import InputError
 from reactivator.service.engagement import SIGNATURE_HEADER, Engagement, NotFound, Unauthorized, Visit
 from reactivator.service.readiness import Readiness
+from reactivator.service.shop_webhooks import ShopWebhooks
 from reactivator.web.rendering import pages
 
 MAX_BODY_BYTES = 64 * 1024
+SHOP_BODY_BYTES = 2 * 1024 * 1024  # a platform's order object with many lines
 MAX_TOKEN_CHARS = 4096
 _PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 _NO_STORE = {"Cache-Control": "no-store, private", "X-Robots-Tag": "noindex"}
@@ -67,16 +69,16 @@ def _guarded(handler: Handler) -> Handler:
     return run
 
 
-async def _body(request: Request) -> bytes:
-    """The request body, refused past MAX_BODY_BYTES without reading it all."""
+async def _body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused past `limit` bytes without reading it all."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise _TooLarge
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
+        if size > limit:
             raise _TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
@@ -175,6 +177,20 @@ def build_web_app(engagement: Engagement, registry: CollectorRegistry | None = N
         )
         return JSONResponse(result)
 
+    shops = ShopWebhooks(engagement.app)
+
+    def shop_webhook(handle: Callable[[bytes, dict[str, str], datetime], dict[str, object]]) -> Handler:
+        @_guarded
+        async def receive(request: Request) -> Response:
+            try:
+                body = await _body(request, SHOP_BODY_BYTES)
+            except _TooLarge:
+                return PlainTextResponse("request too large", status_code=413)
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            return JSONResponse(await run_in_threadpool(handle, body, headers, _now()))
+
+        return receive
+
     async def healthz(request: Request) -> Response:
         return PlainTextResponse("ok")
 
@@ -193,6 +209,8 @@ def build_web_app(engagement: Engagement, registry: CollectorRegistry | None = N
         Route(UNSUBSCRIBE.pattern, unsubscribe, methods=["GET", "POST"]),
         Route(SURVEY.pattern, survey, methods=["GET"]),
         Route("/webhooks/purchase", purchase, methods=["POST"]),
+        Route("/webhooks/shopify", shop_webhook(shops.shopify), methods=["POST"]),
+        Route("/webhooks/woocommerce", shop_webhook(shops.woocommerce), methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

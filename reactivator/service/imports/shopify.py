@@ -5,9 +5,10 @@ Columns are Shopify's own (the import reads header names in lower case):
   Email Marketing (older exports: Accepts Marketing), Default Address Country
   Code (older: Country Code), Tags (comma-separated);
 - orders: a row per line item, the order's fields on its first row: Name
-  (#1001, the order's key), Email, Financial Status, Paid at, Currency, Total,
-  Refunded Amount, Discount Code, Created at, Cancelled at, Lineitem quantity,
-  Lineitem name, Lineitem price, Lineitem sku;
+  (#1001, which groups the rows), Id (the order's key, as in webhooks; Name
+  where an export has no Id), Email, Financial Status, Paid at, Currency,
+  Total, Refunded Amount, Discount Code, Created at, Cancelled at, Lineitem
+  quantity, Lineitem name, Lineitem price, Lineitem sku;
 - products: a row per variant or image, the product's on its first row:
   Handle, Title, Variant SKU, Variant Price, Image Src, Type, Status,
   Variant Inventory Qty.
@@ -91,7 +92,7 @@ def order(row: Mapping[str, Any], currency: str) -> OrderRecord:
     codes = (f.text(row, "discount code") or "").split(",")
     lines = tuple(_line(r) for r in row.get(LINES, [row]) if f.text(r, "lineitem name"))
     return OrderRecord(
-        external_id=name,
+        external_id=f.shop_id(row["id"], "id") if row.get("id") else name,
         customer_external_id=email.lower(),
         placed_at=f.shop_time(row.get("created at"), "created at"),
         amount_cents=max(total - refunded, 0),
@@ -147,9 +148,9 @@ def _object(value: object) -> Mapping[str, Any]:
 
 def order_payload(body: Mapping[str, Any], currency: str) -> OrderRecord:
     """orders/create, orders/paid, orders/cancelled, orders/updated: the order object."""
-    name = f.text(body, "name", 128) or (f.shop_id(body.get("id"), "id") if body.get("id") else None)
-    if name is None:
-        raise RowError("the order has no name or id")
+    if not body.get("id"):
+        raise RowError("the order has no id")
+    name = f.shop_id(body.get("id"), "id")
     customer_obj = _object(body.get("customer"))
     email = f.text(body, "email", 320) or f.text(customer_obj, "email", 320)
     if email is None:
@@ -171,7 +172,7 @@ def order_payload(body: Mapping[str, Any], currency: str) -> OrderRecord:
     )
     paid = f.text(body, "processed_at") if status is OrderStatus.PLACED else None
     return OrderRecord(
-        external_id=name,
+        external_id=name,  # Shopify's order id: the key the export's Id column gives too
         customer_external_id=email.lower(),
         placed_at=f.shop_time(body.get("created_at"), "created_at"),
         amount_cents=max(total, 0),
