@@ -112,6 +112,8 @@ def preview(
         else:
             content = shown.composed.message.as_bytes()
         views.err.print(f"[dim]{escape(shown.source)}; subject: {escape(shown.composed.subject)}[/]")
+        for product in shown.composed.context.get("products", []):
+            views.err.print(f"[dim]  product: {escape(product['name'])} ({escape(product['why'])})[/]")
         target = out
         if target is None and open_it:
             suffix = {"html": ".html", "text": ".txt", "eml": ".eml"}[fmt.value]

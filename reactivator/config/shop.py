@@ -31,6 +31,11 @@ class Localized(RootModel[dict[str, str]]):
         return self.root[locale]
 
 
+def text_in(value: str | Localized, locale: str) -> str:
+    """A name given once, or per language."""
+    return value if isinstance(value, str) else value.text(locale)
+
+
 class MenuLink(Section):
     label: Localized
     url: str
@@ -47,9 +52,9 @@ class SocialLink(Section):
 
 
 class Product(Section):
-    """A product a letter may show; `category` matches customer tags."""
+    """A product a letter may show (a shop without a catalog); `category` matches customer tags."""
 
-    name: str
+    name: str | Localized
     url: str
     image_url: str
     price: float = Field(ge=0)
@@ -114,11 +119,16 @@ class ShopSettings(Section):
 class SignerSettings(Section):
     """Who signs the letters; never the customer's own account manager."""
 
-    name: str
+    name: str | Localized  # once, or per language: { en = "Anna Petrova", ru = "Анна Петрова" }
     role: Localized
     photo_url: str
 
     _url = field_validator("photo_url")(check_url)
+
+    def spellings(self) -> set[str]:
+        """Every way the name is written, folded: an account manager matches any of them."""
+        names = [self.name] if isinstance(self.name, str) else list(self.name.root.values())
+        return {n.strip().casefold() for n in names}
 
 
 def default_signers() -> tuple[SignerSettings, ...]:

@@ -15,6 +15,7 @@ from reactivator.core.model import (
     ValueClass,
     Verdict,
 )
+from reactivator.core.recommend import Pick
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,7 @@ class Letter:
     letter_status: LetterStatus
     queued_at: datetime | None = None
     attempts: int = 0
+    products: tuple[Pick, ...] = ()  # chosen by the pass from the customer's history (empty: none)
 
 
 @dataclass(frozen=True, slots=True)

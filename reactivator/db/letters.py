@@ -18,6 +18,7 @@ from reactivator.core.delivery import LetterState
 from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.records import Letter, decode_tags
 from reactivator.db.dialect import insert_for
+from reactivator.db.letter_products import picks_of
 from reactivator.db.tables import customers, domain_pauses, enrollments, letters
 
 
@@ -48,7 +49,7 @@ def claim(conn: Connection, now: datetime, limit: int, lease: timedelta, worker:
 
 
 def load(conn: Connection, letter_ids: list[int]) -> list[Letter]:
-    """The claimed letters with their customer and enrollment, as plain data."""
+    """The claimed letters with their customer and enrollment, and the products chosen for them."""
     query = (
         select(
             letters.c.id,
@@ -84,6 +85,7 @@ def load(conn: Connection, letter_ids: list[int]) -> list[Letter]:
         .where(letters.c.id.in_(letter_ids))
         .order_by(letters.c.id)
     )
+    chosen = picks_of(conn, letter_ids)
     return [
         Letter(
             letter_id=r.id,
@@ -110,6 +112,7 @@ def load(conn: Connection, letter_ids: list[int]) -> list[Letter]:
             letter_status=LetterStatus(r.letter_status),
             queued_at=r.queued_at,
             attempts=r.attempts,
+            products=tuple(chosen.get(r.id, ())),
         )
         for r in conn.execute(query)
     ]

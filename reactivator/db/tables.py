@@ -229,6 +229,17 @@ product_pairs = Table(
     Column("orders", Integer, nullable=False),
 )
 
+# The products a pass chose for each letter (core/recommend.py), in the order the letter shows them.
+letter_products = Table(
+    "letter_products",
+    metadata,
+    Column("letter_id", Id, ForeignKey("letters.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("product_id", Id, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("source", String(16), nullable=False),  # related | category | bestseller
+    Column("why", String(300), nullable=False),
+)
+
 # Codes the shop generated (so its checkout accepts them), given to letters one each.
 coupon_pool = Table(
     "coupon_pool",

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from reactivator.config import Settings, SignerSettings
+from reactivator.config.shop import text_in
 from reactivator.core.records import Letter
 from reactivator.render.environment import plain
 from reactivator.render.links import LetterLinks
@@ -26,20 +27,47 @@ def pick_signer(
     None when every signer is excluded: the letter is then signed by the shop's team.
     """
     lost_them = (account_manager or "").strip().casefold()
-    candidates: list[SignerSettings] = [s for s in settings.signers if s.name.strip().casefold() != lost_them]
+    candidates: list[SignerSettings] = [s for s in settings.signers if lost_them not in s.spellings()]
     if not candidates:
         return None
     signer = candidates[customer_id % len(candidates)]
-    return {"name": signer.name, "role": signer.role.text(locale), "photo_url": signer.photo_url}
+    return {
+        "name": text_in(signer.name, locale),
+        "role": signer.role.text(locale),
+        "photo_url": signer.photo_url,
+    }
 
 
-def pick_products(settings: Settings, tags: frozenset[str]) -> list[dict[str, Any]]:
-    """Products from the customer's categories first (a tag equal to the category), then bestsellers."""
+def pick_products(settings: Settings, letter: Letter, locale: str) -> list[dict[str, Any]]:
+    """The products the pass chose from the customer's history (with why, for the preview); for a
+    shop without a catalog, the configured ones: the customer's categories (by tag) first."""
+    if letter.products:
+        return [
+            {
+                "name": p.product.name_in(locale),
+                "url": p.product.url,
+                "image_url": p.product.image_url or "",
+                "price": p.product.price_cents / 100,
+                "category": p.product.category,
+                "why": p.why,
+            }
+            for p in letter.products[: settings.shop.products_per_letter]
+        ]
     products = settings.shop.products
-    mine = [p for p in products if p.category and p.category in tags]
+    mine = [p for p in products if p.category and p.category in letter.tags]
     rest = [p for p in products if p not in mine]
     chosen = (mine + rest)[: settings.shop.products_per_letter]
-    return [p.model_dump() for p in chosen]
+    return [
+        {
+            "name": text_in(p.name, locale),
+            "url": p.url,
+            "image_url": p.image_url,
+            "price": p.price,
+            "category": p.category,
+            "why": "in your categories" if p in mine else "from the shop's list",
+        }
+        for p in chosen
+    ]
 
 
 def letter_context(
@@ -99,7 +127,7 @@ def letter_context(
             "menu": [{"label": m.label.text(locale), "url": m.url} for m in shop.menu],
             "social": [s.model_dump() for s in shop.social],
         },
-        "products": pick_products(settings, letter.tags),
+        "products": pick_products(settings, letter, locale),
         "signer": signer,
         "links": {
             "cta": f"{shop.website_url}/?{urlencode(utm)}",

@@ -21,6 +21,7 @@ from reactivator.db.passes import PassWrites, run_pass, take_pass_lock
 from reactivator.db.planner import PlanQuery, decision_for, iter_trace, summary_counts
 from reactivator.db.value_classes import class_cutoffs
 from reactivator.service.app import App
+from reactivator.service.recommendations import choose_for_queued
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection  # the type of what app.db hands out; no SQL is run here
@@ -166,4 +167,6 @@ def _enroll_and_queue(app: App, now: datetime, *, wait: bool) -> PassReport | No
             coupon_prefix=c.coupon_prefix,
             message_domain=app.settings.sender.from_email.rpartition("@")[2],
         )
+        # In the same transaction: a letter never goes out before its products are chosen.
+        choose_for_queued(app, conn, now)
     return PassReport(now=now, dry_run=False, decisions=decisions, writes=writes)

@@ -25,6 +25,7 @@ from reactivator.errors import InputError, UnknownCustomerError
 from reactivator.render.composer import Composed, Composer
 from reactivator.service import passes
 from reactivator.service.app import App
+from reactivator.service.recommendations import picks_for
 
 PREVIEW_COUPON = "PREVIEW-CODE"
 
@@ -62,6 +63,7 @@ def _letter_for(customer: CustomerSummary, step: Step, app: App, now: datetime) 
         subscription=customer.subscription,
         enrollment_status=EnrollmentStatus.ACTIVE,
         letter_status=LetterStatus.QUEUED,
+        products=picks_for(app, customer.id, step.key, now),
     )
 
 

@@ -18,9 +18,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from reactivator.core.order_status import OrderStatus
 from reactivator.core.records import CustomerRecord, OrderRecord
@@ -34,6 +32,9 @@ from reactivator.service.engagement import Unauthorized
 from reactivator.service.imports import FUTURE_SLACK, shopify, woocommerce
 from reactivator.service.imports.rows import RowError
 from reactivator.service.imports.shop_fields import money
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection  # the type of what app.db hands out; no SQL is run here
 
 log = logging.getLogger("reactivator.webhooks")
 

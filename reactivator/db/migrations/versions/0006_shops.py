@@ -84,6 +84,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("product_id", "related_id", name=op.f("pk_product_pairs")),
     )
     op.create_table(
+        "letter_products",
+        sa.Column("letter_id", ID, nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("product_id", ID, nullable=False),
+        sa.Column("source", sa.String(length=16), nullable=False),
+        sa.Column("why", sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["letter_id"],
+            ["letters.id"],
+            name=op.f("fk_letter_products_letter_id_letters"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_letter_products_product_id_products"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("letter_id", "position", name=op.f("pk_letter_products")),
+    )
+    op.create_table(
         "coupon_pool",
         sa.Column("id", ID, autoincrement=True, nullable=False),
         sa.Column("step_key", sa.String(length=64), nullable=False),
