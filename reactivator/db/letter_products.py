@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from reactivator.core.recommend import Pick, Product
+from reactivator.db import raw
 from reactivator.db.dialect import chunks
 from reactivator.db.tables import letter_products, products
 
 
 def store_picks(conn: Connection, picks: dict[int, list[Pick]]) -> int:
     """The products chosen for each letter (by letter id), in order."""
-    rows: list[dict[str, Any]] = [
-        {"letter_id": lid, "position": n, "product_id": p.product.id, "source": p.source, "why": p.why[:300]}
+    ph = raw.placeholder(conn)
+    columns = "letter_id, position, product_id, source, why"
+    sql = f"INSERT INTO letter_products ({columns}) VALUES ({', '.join([ph] * 5)})"
+    rows = [
+        (lid, n, p.product.id, p.source, p.why[:300])
         for lid, chosen in picks.items()
         for n, p in enumerate(chosen, start=1)
     ]
-    for part in chunks(rows, 5000):
-        conn.execute(insert(letter_products), part)
+    for start in range(0, len(rows), 50_000):
+        raw.execute_many(conn, sql, rows[start : start + 50_000])
     return len(rows)
 
 

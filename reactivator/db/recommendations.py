@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -42,23 +43,20 @@ def has_catalog(conn: Connection) -> bool:
 
 
 def refresh_pairs(conn: Connection, now: datetime) -> int:
-    """Rebuild "bought together" from every purchase, in one statement; returns the pairs kept."""
+    """Rebuild "bought together" from every order, in one statement; returns the pairs kept.
+
+    Every order counts, cancelled ones too: what people put in one basket is what
+    goes together, whether or not the order went through. Two covering indexes
+    make it a join of two index scans.
+    """
     link_lines(conn)
     conn.execute(delete(product_pairs))
     a, b = order_lines.alias("a"), order_lines.alias("b")
     together = func.count().label("together")
     counted = (
         select(a.c.product_id.label("product_id"), b.c.product_id.label("related_id"), together)
-        .select_from(
-            a.join(b, (b.c.order_id == a.c.order_id) & (b.c.product_id != a.c.product_id)).join(
-                orders, orders.c.id == a.c.order_id
-            )
-        )
-        .where(
-            a.c.product_id.is_not(None),
-            b.c.product_id.is_not(None),
-            orders.c.status == OrderStatus.PLACED.value,
-        )
+        .select_from(a.join(b, (b.c.order_id == a.c.order_id) & (b.c.product_id != a.c.product_id)))
+        .where(a.c.product_id.is_not(None), b.c.product_id.is_not(None))
         .group_by(a.c.product_id, b.c.product_id)
         .subquery()
     )
@@ -95,14 +93,14 @@ def load_catalog(conn: Connection, now: datetime) -> Catalog:
     for r in conn.execute(pairs):
         related[r.product_id].append(r.related_id)
     sold = func.sum(order_lines.c.quantity).label("sold")
+    lately = select(orders.c.id).where(
+        orders.c.status == OrderStatus.PLACED.value,
+        orders.c.placed_at >= now - timedelta(days=BESTSELLER_DAYS),
+    )
+    # The recent orders first, then their lines by index: not every line, then its order.
     recent = (
         select(order_lines.c.product_id, sold)
-        .join(orders, orders.c.id == order_lines.c.order_id)
-        .where(
-            order_lines.c.product_id.is_not(None),
-            orders.c.status == OrderStatus.PLACED.value,
-            orders.c.placed_at >= now - timedelta(days=BESTSELLER_DAYS),
-        )
+        .where(order_lines.c.order_id.in_(lately), order_lines.c.product_id.is_not(None))
         .group_by(order_lines.c.product_id)
     )
     counts = {int(pid): int(n) for pid, n in conn.execute(recent)}
@@ -120,35 +118,45 @@ def load_catalog(conn: Connection, now: datetime) -> Catalog:
     )
 
 
-def histories(conn: Connection, customer_ids: list[int]) -> dict[int, History]:
-    """What each of these customers bought: products and categories, the most bought first."""
+def histories(conn: Connection, catalog: Catalog, customers: Any) -> dict[int, History]:
+    """What customers bought: products and categories, the most bought first.
+
+    `customers` is a list of ids, or a subquery of them (the letters a pass queued).
+    """
     owned: dict[int, dict[int, int]] = defaultdict(dict)
-    categories: dict[int, dict[str, int]] = defaultdict(dict)
-    for part in chunks(sorted(set(customer_ids))):
+    parts: list[Any] = chunks(sorted(set(customers))) if isinstance(customers, list) else [customers]
+    for part in parts:
         query = (
-            select(
-                orders.c.customer_id, order_lines.c.product_id, products.c.category, order_lines.c.quantity
+            select(orders.c.customer_id, order_lines.c.product_id, order_lines.c.quantity)
+            .select_from(orders.join(order_lines, order_lines.c.order_id == orders.c.id))
+            .where(
+                orders.c.customer_id.in_(part),
+                orders.c.status == OrderStatus.PLACED.value,
+                order_lines.c.product_id.is_not(None),
             )
-            .select_from(
-                order_lines.join(orders, orders.c.id == order_lines.c.order_id).join(
-                    products, products.c.id == order_lines.c.product_id
-                )
-            )
-            .where(orders.c.customer_id.in_(part), orders.c.status == OrderStatus.PLACED.value)
         )
-        for cid, pid, category, quantity in conn.execute(query):
+        for cid, pid, quantity in conn.execute(query):
             mine = owned[cid]
             mine[pid] = mine.get(pid, 0) + int(quantity)
-            if category:
-                kinds = categories[cid]
-                kinds[category] = kinds.get(category, 0) + int(quantity)
-    return {
-        cid: History(
-            owned=tuple(sorted(owned[cid], key=lambda p: (-owned[cid][p], p))),
-            categories=tuple(sorted(categories[cid], key=lambda c: (-categories[cid][c], c))),
+    found = {}
+    for cid, mine in owned.items():
+        kinds: dict[str, int] = {}
+        for pid, n in mine.items():
+            product = catalog.products.get(pid)
+            if product is not None and product.category:
+                kinds[product.category] = kinds.get(product.category, 0) + n
+        found[cid] = History(
+            owned=tuple(sorted(mine, key=lambda p: (-mine[p], p))),
+            categories=tuple(sorted(kinds, key=lambda c: (-kinds[c], c))),
         )
-        for cid in owned
-    }
+    return found
+
+
+def queued_customers(queued_at: datetime) -> Any:
+    """The customers of the letters a pass queued at `queued_at` to be sent, as a subquery."""
+    return select(letters.c.customer_id).where(
+        letters.c.queued_at == queued_at, letters.c.status == LetterStatus.QUEUED.value
+    )
 
 
 def letters_needing_picks(conn: Connection, queued_at: datetime) -> Iterator[tuple[int, int, str]]:

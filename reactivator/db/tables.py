@@ -192,7 +192,9 @@ order_lines = Table(
     # Linked to the catalog when a product with this id or SKU is known (db/catalog.py).
     Column("product_id", Id, ForeignKey("products.id", ondelete="SET NULL")),
     UniqueConstraint("order_id", "line_no"),
-    Index("ix_order_lines_product_id", "product_id"),
+    # Both ways round, so that "bought together" is a join of two covering index scans.
+    Index("ix_order_lines_product_id_order_id", "product_id", "order_id"),
+    Index("ix_order_lines_order_id_product_id", "order_id", "product_id"),
 )
 
 # The shop's catalog: what a letter can show. `names` holds the name per language (JSON).

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection  # the type of what app.db hands out; no SQL is run here
 
 REFRESH_EVERY = timedelta(hours=24)
-BATCH = 20_000
 
 
 def refresh_if_stale(conn: Connection, now: datetime, *, force: bool = False) -> bool:
@@ -46,22 +45,16 @@ def choose_for_queued(app: App, conn: Connection, now: datetime) -> int:
         return 0
     refresh_if_stale(conn, now)
     catalog = rows.load_catalog(conn, now)
-    wanted = list(rows.letters_needing_picks(conn, now))
+    known = rows.histories(conn, catalog, rows.queued_customers(now))
     count = app.settings.shop.products_per_letter
     far = _related_first_steps(app.policy)
-    chosen_letters = 0
-    for start in range(0, len(wanted), BATCH):
-        part = wanted[start : start + BATCH]
-        known = rows.histories(conn, [customer for _, customer, _ in part])
-        picks: dict[int, list[Pick]] = {}
-        for letter_id, customer_id, step_key in part:
-            history = known.get(customer_id, History())
-            chosen = recommend(history, catalog, count, related_first=step_key in far)
-            if chosen:
-                picks[letter_id] = chosen
-        rows.store_picks(conn, picks)
-        chosen_letters += len(picks)
-    return chosen_letters
+    picks: dict[int, list[Pick]] = {}
+    for letter_id, customer_id, step_key in rows.letters_needing_picks(conn, now):
+        chosen = recommend(known.get(customer_id, History()), catalog, count, related_first=step_key in far)
+        if chosen:
+            picks[letter_id] = chosen
+    rows.store_picks(conn, picks)
+    return len(picks)
 
 
 def picks_for(app: App, customer_id: int, step_key: str, now: datetime) -> tuple[Pick, ...]:
@@ -70,6 +63,6 @@ def picks_for(app: App, customer_id: int, step_key: str, now: datetime) -> tuple
         if not rows.has_catalog(conn):
             return ()
         catalog: Catalog = rows.load_catalog(conn, now)
-        history = rows.histories(conn, [customer_id]).get(customer_id, History())
+        history = rows.histories(conn, catalog, [customer_id]).get(customer_id, History())
     far = step_key in _related_first_steps(app.policy)
     return tuple(recommend(history, catalog, app.settings.shop.products_per_letter, related_first=far))

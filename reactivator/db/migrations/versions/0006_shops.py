@@ -142,7 +142,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_order_lines")),
         sa.UniqueConstraint("order_id", "line_no", name=op.f("uq_order_lines_order_id_line_no")),
     )
-    op.create_index("ix_order_lines_product_id", "order_lines", ["product_id"])
+    op.create_index("ix_order_lines_product_id_order_id", "order_lines", ["product_id", "order_id"])
+    op.create_index("ix_order_lines_order_id_product_id", "order_lines", ["order_id", "product_id"])
 
 
 def downgrade() -> None:
