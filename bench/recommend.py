@@ -19,6 +19,7 @@ Each copy is made fresh for each of --rounds rounds (interleaved); medians.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -73,6 +74,8 @@ def build(db: Path, customers: int, lines: int, catalog: int, seed: int) -> dict
     for p in range(1, catalog + 1):
         by_category.setdefault(p % CATEGORIES, []).append(p)
     weights = [1 / (rank + 1) for rank in range(catalog)]  # a few bestsellers, a long tail
+    cumulative = list(itertools.accumulate(weights))
+    everything = range(1, catalog + 1)
     orders_total = int(lines / 2.5)
     spent: dict[int, list[float]] = {}
     order_rows, line_rows = [], []
@@ -80,7 +83,7 @@ def build(db: Path, customers: int, lines: int, catalog: int, seed: int) -> dict
     for o in range(1, orders_total + 1):
         customer = rng.randrange(1, customers + 1)
         placed = NOW - timedelta(days=rng.uniform(0, 730))
-        first = rng.choices(range(1, catalog + 1), weights)[0]
+        first = rng.choices(everything, cum_weights=cumulative)[0]
         basket = {first}
         siblings = by_category[first % CATEGORIES]
         while len(basket) < rng.choice((1, 2, 2, 3, 4)):

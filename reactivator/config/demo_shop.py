@@ -27,32 +27,36 @@ SOCIAL: tuple[dict[str, Any], ...] = tuple(
     )
 )
 
+# (slug, English name, Russian name, price, category): the demo's catalog, and the products
+# a shop without a catalog shows.
+CATALOG: tuple[tuple[str, str, str, float, str], ...] = (
+    ("linen-shirt", "Linen shirt", "Льняная рубашка", 49.0, "clothes"),
+    ("leather-sneakers", "Leather sneakers", "Кожаные кеды", 89.0, "shoes"),
+    ("canvas-tote", "Canvas tote", "Холщовая сумка", 25.0, "bags"),
+    ("merino-scarf", "Merino scarf", "Шарф из мериноса", 35.0, "clothes"),
+    ("trail-boots", "Trail boots", "Треккинговые ботинки", 129.0, "shoes"),
+    ("weekend-bag", "Weekend bag", "Дорожная сумка", 99.0, "bags"),
+)
+
 PRODUCTS: tuple[dict[str, Any], ...] = tuple(
     {
-        "name": name,
+        "name": {"en": name, "ru": name_ru},
         "url": f"{_SITE}/p/{slug}",
         "image_url": f"{_ASSETS}/products/{slug}.jpg",
         "price": price,
         "category": category,
     }
-    for slug, name, price, category in (
-        ("linen-shirt", "Linen shirt", 49.0, "clothes"),
-        ("leather-sneakers", "Leather sneakers", 89.0, "shoes"),
-        ("canvas-tote", "Canvas tote", 25.0, "bags"),
-        ("merino-scarf", "Merino scarf", 35.0, "clothes"),
-        ("trail-boots", "Trail boots", 129.0, "shoes"),
-        ("weekend-bag", "Weekend bag", 99.0, "bags"),
-    )
+    for slug, name, name_ru, price, category in CATALOG
 )
 
 SIGNERS: tuple[dict[str, Any], ...] = (
     {
-        "name": "Anna Petrova",
+        "name": {"en": "Anna Petrova", "ru": "Анна Петрова"},
         "role": {"en": "Head of customer care", "ru": "Руководитель службы заботы"},
         "photo_url": f"{_ASSETS}/team/anna.jpg",
     },
     {
-        "name": "Mark Ellis",
+        "name": {"en": "Mark Ellis", "ru": "Марк Эллис"},
         "role": {"en": "Founder", "ru": "Основатель"},
         "photo_url": f"{_ASSETS}/team/mark.jpg",
     },

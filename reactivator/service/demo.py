@@ -30,9 +30,11 @@ from pathlib import Path
 from faker import Faker
 
 from reactivator.config import DatabaseSettings, load_settings
+from reactivator.config.demo_shop import CATALOG
 from reactivator.core.model import Subscription
-from reactivator.core.records import CustomerRecord, OrderRecord
+from reactivator.core.records import CustomerRecord, OrderLine, OrderRecord, ProductRecord
 from reactivator.db import letters as letter_rows
+from reactivator.db.catalog import upsert_products
 from reactivator.db.customers import set_subscription
 from reactivator.db.engagement import record_engagement, record_survey_answer
 from reactivator.db.holdout import set_holdout_salt
@@ -79,6 +81,7 @@ class DemoResult:
 def make_shop(now: datetime, seed: int = SEED) -> tuple[list[CustomerRecord], list[OrderRecord]]:
     """The demo shop's customers and two years of orders, the same for the same seed and `now`."""
     rng = random.Random(seed)
+    baskets = random.Random(seed + 7)  # what the orders held: apart, so the rest stays as it was
     fakers = {"en": Faker("en_US"), "ru": Faker("ru_RU")}
     for i, fake in enumerate(fakers.values()):
         fake.seed_instance(seed + i)
@@ -110,21 +113,71 @@ def make_shop(now: datetime, seed: int = SEED) -> tuple[list[CustomerRecord], li
         )
         if rng.random() < 0.05:
             continue  # signed up, never bought
-        orders.extend(_history(rng, external_id, now, "vip" in tags))
+        orders.extend(_history(rng, baskets, external_id, now, "vip" in tags))
     return people, orders
 
 
-def _history(rng: random.Random, customer: str, now: datetime, vip: bool) -> list[OrderRecord]:
+def _history(
+    rng: random.Random, baskets: random.Random, customer: str, now: datetime, vip: bool
+) -> list[OrderRecord]:
     count = rng.randint(3, 14) if vip else rng.choice((1, 1, 2, 2, 3, 4, 5, 6, 8))
     last_days_ago = rng.uniform(0, 730)
     span = rng.uniform(0, 730 - last_days_ago)
+    favourite = baskets.choice(CATEGORIES)
     result = []
     for k in range(count):
         days_ago = last_days_ago + (span * k / max(count - 1, 1))
         placed = now - timedelta(days=days_ago, minutes=rng.randint(0, 600))
         amount = rng.randint(1500, 30000) * (3 if vip else 1)
-        result.append(OrderRecord(f"{customer}-O{k + 1:02d}", customer, placed, amount, "USD"))
+        lines = _basket(baskets, favourite)
+        result.append(OrderRecord(f"{customer}-O{k + 1:02d}", customer, placed, amount, "USD", lines=lines))
     return result
+
+
+CATEGORIES = tuple(sorted({category for *_, category in CATALOG}))
+# What goes with what in the demo shop: the partners its baskets favour.
+PARTNERS = {
+    "linen-shirt": "merino-scarf",
+    "merino-scarf": "linen-shirt",
+    "leather-sneakers": "canvas-tote",
+    "canvas-tote": "leather-sneakers",
+    "trail-boots": "weekend-bag",
+    "weekend-bag": "trail-boots",
+}
+
+
+def _basket(rng: random.Random, favourite: str) -> tuple[OrderLine, ...]:
+    """One to three products: mostly from the customer's favourite category, often with a partner."""
+    by_slug = {slug: (name, price, category) for slug, name, _ru, price, category in CATALOG}
+    mine = [slug for slug, (_, _, category) in by_slug.items() if category == favourite]
+    first = rng.choice(mine) if rng.random() < 0.7 else rng.choice(list(by_slug))
+    chosen = [first]
+    if rng.random() < 0.5:
+        chosen.append(PARTNERS[first])
+    if rng.random() < 0.2:
+        chosen.append(rng.choice([slug for slug in by_slug if slug not in chosen]))
+    return tuple(
+        OrderLine(by_slug[slug][0], 1, round(by_slug[slug][1] * 100), sku=slug.upper(), product_ref=slug)
+        for slug in chosen
+    )
+
+
+def catalog_records() -> list[ProductRecord]:
+    """The demo shop's catalog, with its Russian names; the trail boots are sold out."""
+    return [
+        ProductRecord(
+            external_id=slug,
+            name=name,
+            url=f"https://shop.example.com/p/{slug}",
+            price_cents=round(price * 100),
+            image_url=f"https://shop.example.com/static/email/products/{slug}.jpg",
+            category=category,
+            in_stock=slug != "trail-boots",
+            names=(("ru", name_ru),),
+            skus=(slug.upper(),),
+        )
+        for slug, name, name_ru, price, category in CATALOG
+    ]
 
 
 def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None = None) -> DemoResult:
@@ -141,6 +194,8 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
     people, history = make_shop(now)
     start = now - timedelta(days=730)
     record_customers(app, people, start)
+    with app.db.write() as conn:
+        upsert_products(conn, list(enumerate(catalog_records(), start=1)), start)
     rng = random.Random(SEED)
     history_mailer = MemoryMailer(keep=False)  # the months played forward: their letters are history
     pending = sorted(history, key=lambda o: o.placed_at)
