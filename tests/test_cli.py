@@ -338,3 +338,26 @@ def test_with_a_holdout_the_dry_run_the_customer_and_the_report_show_the_arms(
     assert overall["treatment"]["enrolled"] == len(treated)
     assert overall["control"]["enrolled"] == 40 - len(treated)
     assert report["holdout"]["percent"] == 50
+
+
+def test_a_shops_exports_import_as_they_come_and_a_customer_can_be_exported(tmp_path: Path) -> None:
+    shops = Path(__file__).resolve().parent / "fixtures" / "shops"
+    env = {"REACTIVATOR_DATABASE__URL": f"sqlite:///{tmp_path / 'shop.db'}"}
+    assert cli("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    for kind, name in (
+        ("customers", "shopify_customers.csv"),
+        ("orders", "shopify_orders.csv"),
+        ("products", "shopify_products.csv"),
+    ):
+        shutil.copy(shops / name, tmp_path / name)
+        done = cli("import", kind, name, "--json", cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["format"] == "shopify"
+    exported = json.loads(cli("export", "ann@example.com", cwd=tmp_path, env=env).stdout)
+    assert exported["customer"]["external_id"] == "7001234567890"
+    assert {o["external_id"] for o in exported["orders"]} == {"5555001", "5555004", "5555005"}
+    codes = cli("coupons", "export", cwd=tmp_path, env=env)
+    assert codes.stdout.splitlines()[0] == "code,discount_type,value,usage_limit,ends_at,step"
+    missing = cli("export", "nobody@example.com", cwd=tmp_path, env=env)
+    assert missing.returncode != 0
+    assert "no customer" in missing.stderr

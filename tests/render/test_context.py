@@ -47,7 +47,9 @@ def test_when_every_signer_lost_the_customer_the_team_signs() -> None:
     assert "Anna Petrova" not in composed.untracked_html
 
 
-def test_without_a_catalog_the_configured_products_of_the_customers_categories_come_first(shipped: Composer) -> None:
+def test_without_a_catalog_the_configured_products_of_the_customers_categories_come_first(
+    shipped: Composer,
+) -> None:
     letter = at_step(sample_letter("cyrillic", NOW), "we-miss-you", 0, 10, "ladder", NOW)  # tagged "bags"
     names = [p["name"] for p in shipped.context_for(letter, NOW, "ru")["products"]]
     assert names == ["Холщовая сумка", "Дорожная сумка", "Льняная рубашка"]  # in Russian, as configured
