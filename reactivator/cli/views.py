@@ -19,6 +19,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from reactivator.core.records import PlannedCustomer
     from reactivator.service.delivery import SendReport
+    from reactivator.service.feedback_intake import IntakeReport
     from reactivator.service.imports import ImportSummary
     from reactivator.service.passes import PassReport
     from reactivator.service.reporting.campaign import CampaignReport
@@ -208,6 +209,37 @@ def _span(seconds: int) -> str:
     return f"{seconds}s"
 
 
+_INTAKE_WORDS = {
+    "hard_bounce": "hard bounces (address suppressed)",
+    "soft_bounce": "soft bounces (counted, not suppressed)",
+    "policy": "policy refusals (the receiver refused us: domain paused, see the log)",
+    "complaint": "complaints (unsubscribed)",
+    "unsubscribe": "unsubscribes by mail",
+    "reply": "replies (the ladder stops; read them with `customer`)",
+    "auto_reply": "auto-replies (ignored)",
+    "delivered": "deliveries",
+    "deferred": "deferrals",
+}
+
+
+def intake_summary(r: IntakeReport) -> None:
+    """What reading a mailbox did, one line per kind of news."""
+    out.print(f"Read {r.messages:,} messages.")
+    for kind, words in _INTAKE_WORDS.items():
+        if r.events.get(kind):
+            out.print(f"  {r.events[kind]:>7,}  {words}")
+    if not r.events:
+        out.print("  nothing new")
+    if r.repeated:
+        out.print(f"  {r.repeated:>7,}  already read before: nothing changed")
+    if r.unknown:
+        out.print(f"  {r.unknown:>7,}  about no customer of this shop")
+    for step in r.stopped_steps:
+        out.print(
+            f"[red]ALERT[/]: step {escape(step)} stopped by the complaint brake (`reactivator resume {step}`)"
+        )
+
+
 def status(s: Status) -> None:
     """What the daemons see now."""
     alive = [d for d in s.daemons if d.alive]
@@ -251,6 +283,11 @@ def status(s: Status) -> None:
         out.print(f"[yellow]Paused[/]: {escape(domain)} until {until:%Y-%m-%d %H:%M} UTC")
     for alert in s.alerts:
         out.print(f"[red]ALERT[/]: {escape(alert)}")
+    if s.replies_this_week:
+        out.print(
+            f"Replies from customers in the last 7 days: {s.replies_this_week:,} "
+            "(read them with `customer` or in the console)"
+        )
     errors = [(d.row.last_error_at, d.row.name, d.row.last_error) for d in s.daemons if d.row.last_error]
     if errors or s.recent_errors:
         out.print("\n[bold]Last errors[/]")

@@ -16,6 +16,7 @@ from pydantic_settings import (
 
 from reactivator.config.campaign import CampaignSettings, CouponSettings, SegmentSettings, ValueSettings
 from reactivator.config.delivery import DeliverySettings, DkimSettings, SendingSettings, SmtpSettings
+from reactivator.config.feedback import FeedbackSettings
 from reactivator.config.renamed import move_renamed
 from reactivator.config.service import (
     ConsoleSettings,
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     delivery: DeliverySettings = DeliverySettings()
     smtp: SmtpSettings = SmtpSettings()
     dkim: DkimSettings = DkimSettings()
+    feedback: FeedbackSettings = FeedbackSettings()
     web: WebSettings = WebSettings()
     console: ConsoleSettings = ConsoleSettings()
     privacy: PrivacySettings = PrivacySettings()

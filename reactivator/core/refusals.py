@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from reactivator.core.bounce_class import BounceClass, classify
+
 
 class Refusal(StrEnum):
     """Why a letter was not accepted."""
@@ -33,17 +35,21 @@ def enhanced_status(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def refusal_of_reply(code: int, status: str | None) -> Refusal:
-    """An SMTP reply code (RFC 5321) and its enhanced status (RFC 3463) as a refusal reason.
+def refusal_of_reply(code: int, status: str | None, text: str = "") -> Refusal:
+    """An SMTP reply (RFC 5321 code, RFC 3463 status, its words) as a refusal reason.
 
-    5.1.x with a 5xx code: the mailbox does not exist. x.7.x from 5xx: security or
-    policy, which is about the sender (a block list, authentication, content).
-    Other 5xx: permanent for this letter. 4xx and anything unknown: temporary.
+    Read as bounce reports are (core.bounce_class): an address that does not work
+    is a bad mailbox; a refusal of the sender (block lists, authentication,
+    content, 5.7.x) is policy; a full mailbox, a rate limit or any 4xx is
+    temporary; any other 5xx is permanent for this letter, the address kept.
     """
-    status = status or ""
-    permanent = 500 <= code < 600
-    if permanent and status.startswith("5.1."):
+    if not 500 <= code < 600:
+        return Refusal.TEMPORARY
+    verdict = classify(status, f"{code} {status or ''} {text}")
+    if verdict.kind is BounceClass.HARD:
         return Refusal.BAD_MAILBOX
-    if status.startswith("5.7."):
+    if verdict.kind is BounceClass.POLICY:
         return Refusal.POLICY
-    return Refusal.PERMANENT if permanent else Refusal.TEMPORARY
+    if verdict.reason in ("mailbox_full", "temporary", "rate_limit", "network", "expired"):
+        return Refusal.TEMPORARY
+    return Refusal.PERMANENT

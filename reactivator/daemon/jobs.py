@@ -16,7 +16,7 @@ from typing import Any
 
 from reactivator.daemon.registry import DaemonRecord
 from reactivator.daemon.templates import TemplateWatcher
-from reactivator.service import coupons, passes
+from reactivator.service import coupons, feedback_mailbox, passes
 from reactivator.service.app import App
 from reactivator.service.passes import PassReport
 from reactivator.service.reporting import segments as segment_reports
@@ -103,6 +103,20 @@ class Jobs:
         )
         await asyncio.to_thread(self.record.segmented, now)
         return report
+
+    async def read_feedback(self) -> None:
+        """Read the feedback mailbox: bounces, complaints, mailto: unsubscribes, replies."""
+        source = self.app.settings.feedback.mailbox
+        report = await asyncio.to_thread(feedback_mailbox.read_feedback, self.app, source, self.clock())
+        if report.events or report.unknown:
+            log.info(
+                "feedback read",
+                extra={"messages": report.messages, **report.events, "unknown": report.unknown},
+            )
+        for step in report.stopped_steps:
+            log.warning("ALERT step %s stopped by the complaint brake; `reactivator resume %s`", step, step)
+        if report.stopped_steps:
+            await self.beat()
 
     async def heartbeat(self) -> None:
         """Say the daemon is alive; and reload the templates if a save went unnoticed."""

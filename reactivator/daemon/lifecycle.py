@@ -64,7 +64,7 @@ class Daemon:
         self.failed = False  # a part of the daemon died on its own
         self.guard = JobGuard(self.stopping, self.record.error)
         self.jobs = Jobs(app, clock, self.metrics, self.record)
-        self.scheduler = build_schedule(self.config, self.jobs, self.guard)
+        self.scheduler = build_schedule(self.config, self.jobs, self.guard, app.settings.feedback)
         self.jobs.next_pass_at = lambda: next_pass_at(self.scheduler)
         self.send_loop: SendLoop | None = None
 

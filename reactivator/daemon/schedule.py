@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from reactivator.config.feedback import FeedbackSettings
 from reactivator.config.service import DaemonSettings
 from reactivator.daemon.jobs import Jobs
 from reactivator.errors import ReactivatorError
@@ -61,7 +62,9 @@ class JobGuard:
         return job
 
 
-def build_schedule(config: DaemonSettings, jobs: Jobs, guard: JobGuard) -> AsyncIOScheduler:
+def build_schedule(
+    config: DaemonSettings, jobs: Jobs, guard: JobGuard, feedback: FeedbackSettings | None = None
+) -> AsyncIOScheduler:
     """The daemon's scheduler, not started."""
     scheduler = AsyncIOScheduler(timezone=UTC)
     every = config.pass_every_seconds
@@ -94,6 +97,18 @@ def build_schedule(config: DaemonSettings, jobs: Jobs, guard: JobGuard) -> Async
         max_instances=1,
         misfire_grace_time=beat,
     )
+    if feedback is not None and feedback.mailbox:
+        poll = feedback.poll_minutes * 60
+        scheduler.add_job(
+            guard("feedback", jobs.read_feedback),
+            IntervalTrigger(seconds=poll, timezone=UTC),
+            id="feedback",
+            name="feedback mailbox",
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=max(1, round(poll)),
+        )
     return scheduler
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from reactivator.core.model import EnrollmentStatus, Subscription
 from reactivator.core.records import CustomerRecord, Rejection, decode_tags, encode_tags
 from reactivator.db.dialect import chunks, insert_for
+from reactivator.db.feedback import forget_replies
 from reactivator.db.letters import cancel_queued
 from reactivator.db.tables import customers, enrollments, letters, suppressions
 
@@ -245,6 +246,7 @@ def erase_customer(conn: Connection, customer_id: int, now: datetime) -> None:
         )
     )
     end_enrollments(conn, customer_id, now, EnrollmentStatus.CANCELLED, "personal data erased")
+    forget_replies(conn, customer_id)
 
 
 def enrollment_history(conn: Connection, customer_id: int) -> list[dict[str, object]]:

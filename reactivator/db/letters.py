@@ -19,7 +19,7 @@ from reactivator.core.model import EnrollmentStatus, LetterStatus, Subscription
 from reactivator.core.records import Letter, decode_tags
 from reactivator.db.dialect import insert_for
 from reactivator.db.letter_products import picks_of
-from reactivator.db.tables import customers, domain_pauses, enrollments, letters
+from reactivator.db.tables import customers, domain_pauses, enrollments, letters, step_brakes
 
 
 def _due(now: datetime) -> list[ColumnElement[bool]]:
@@ -27,6 +27,10 @@ def _due(now: datetime) -> list[ColumnElement[bool]]:
         letters.c.status == LetterStatus.QUEUED.value,
         letters.c.send_after <= now,
         or_(letters.c.lease_until.is_(None), letters.c.lease_until < now),
+        # A step the complaint brake stopped keeps its letters queued until it is resumed.
+        ~select(step_brakes.c.step_key)
+        .where(step_brakes.c.step_key == letters.c.step_key, step_brakes.c.stopped_at.is_not(None))
+        .exists(),
     ]
 
 

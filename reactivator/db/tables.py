@@ -348,3 +348,50 @@ domain_pauses = Table(
     Column("paused_until", UTCDateTime, nullable=False),
     Column("reason", Text, nullable=False),
 )
+
+# What came back: bounces, complaints, ESP events, mailto: unsubscribes, replies. The key is
+# the event's own identity (an ESP's event id, a digest of a report and its recipient): a
+# redelivered webhook or a mailbox read twice changes nothing.
+feedback_events = Table(
+    "feedback_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("source", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reason", String(64), nullable=False, server_default=""),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE")),
+    Column("letter_id", Id, ForeignKey("letters.id", ondelete="SET NULL")),
+    Column("campaign", String(64)),
+    Column("step_key", String(64)),
+    Column("domain", String(255)),
+    Column("detail", Text),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_feedback_events_step_key_kind", "step_key", "kind"),
+    Index("ix_feedback_events_customer_id_kind", "customer_id", "kind"),
+)
+
+# A person who writes back deserves a person: their reply, shown with the customer and in the console.
+replies = Table(
+    "replies",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("customer_id", Id, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("letter_id", Id, ForeignKey("letters.id", ondelete="SET NULL")),
+    Column("subject", String(500), nullable=False, server_default=""),
+    Column("text", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_replies_customer_id", "customer_id"),
+    Index("ix_replies_received_at", "received_at"),
+)
+
+# Steps stopped by the complaint-rate brake, until `reactivator resume STEP`.
+step_brakes = Table(
+    "step_brakes",
+    metadata,
+    Column("step_key", String(64), primary_key=True),
+    Column("stopped_at", UTCDateTime),  # NULL: running (resumed)
+    Column("reason", Text),
+    Column("resumed_at", UTCDateTime),  # the brake counts only letters sent after the last resume
+)

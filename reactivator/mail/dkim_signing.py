@@ -29,6 +29,7 @@ SIGNED_HEADERS = (
     b"Content-Type",
     b"List-Unsubscribe",
     b"List-Unsubscribe-Post",
+    b"Feedback-ID",  # Gmail's feedback loop trusts it only when the domain's signature covers it
 )
 
 

@@ -26,7 +26,10 @@ PASSWORD_ENV = "REACTIVATOR_SMTP_PASSWORD"  # noqa: S105 (the variable's name, n
 def _refused(code: int, text: str, what: str) -> DeliveryError:
     status = enhanced_status(text)
     return DeliveryError(
-        f"{what}: {code} {text}".strip(), reason=refusal_of_reply(code, status), code=code, status=status
+        f"{what}: {code} {text}".strip(),
+        reason=refusal_of_reply(code, status, text),
+        code=code,
+        status=status,
     )
 
 

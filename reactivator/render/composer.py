@@ -7,6 +7,7 @@ Sending, previews, the preview page and the template check all go through
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -87,6 +88,13 @@ class Composer:
         token = token_url.rsplit("/", 1)[1]
         return f"{address}?subject={quote('unsubscribe ' + token)}"
 
+    def feedback_id(self, letter: Letter) -> str:
+        """Feedback-ID: step, campaign, kind and the sender's id, colon-separated as Gmail asks."""
+        s = self.settings
+        sender = s.feedback.feedback_sender_id or s.sender.from_email.rsplit("@", 1)[1]
+        fields = (letter.step_key, s.campaign.name, letter.kind, sender)
+        return ":".join(re.sub(r"[^A-Za-z0-9._-]", "-", f) for f in fields)
+
     def links_for(self, letter: Letter) -> LetterLinks:
         tracking = self.settings.campaign.tracking
         return LetterLinks(
@@ -116,6 +124,7 @@ class Composer:
             message_id=letter.message_id,
             unsubscribe_url=links.unsubscribe,
             unsubscribe_mailto=self.unsubscribe_mailto(links.unsubscribe),
+            feedback_id=self.feedback_id(letter),
         )
         message = build_message(envelope, subject, tracked_text, tracked_html, now)
         return Composed(subject, tracked_html, tracked_text, html, text, context, message, locale)

@@ -85,6 +85,9 @@ class Envelope:
     message_id: str
     unsubscribe_url: str
     unsubscribe_mailto: str
+    # Gmail's feedback loop reports complaint rates per value of this header
+    # ("step:campaign:kind:sender id"), so a bad letter shows up on its own.
+    feedback_id: str = ""
 
 
 def _encoded_part(body: str, subtype: str) -> MIMEPart:
@@ -148,6 +151,8 @@ def build_message(envelope: Envelope, subject: str, text: str, html: str, date: 
     unsubscribe = f"<{one_line(envelope.unsubscribe_url)}>, <mailto:{one_line(envelope.unsubscribe_mailto)}>"
     msg.set_raw("List-Unsubscribe", unsubscribe)
     msg.set_raw("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+    if envelope.feedback_id:
+        msg.set_raw("Feedback-ID", one_line(envelope.feedback_id))
     msg.set_raw("MIME-Version", "1.0")
     # "=_" cannot occur in quoted-printable or base64 bodies, so this boundary never
     # collides with a part, and being constant its header parses once per process.

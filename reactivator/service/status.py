@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from reactivator.db import letter_states
 from reactivator.db.coupons import unused
 from reactivator.db.daemons import DaemonRow, all_daemons
+from reactivator.db.feedback import replies_since, stopped_steps
 from reactivator.db.letter_states import DomainDeferral, LetterError
 from reactivator.db.letters import active_pauses
 from reactivator.service.app import App
@@ -33,11 +34,17 @@ class Status:
     recent_errors: list[LetterError]
     coupon_pools: dict[str, int] = field(default_factory=dict)  # unused codes per step with a pool
     pool_alerts: list[str] = field(default_factory=list)
+    stopped_steps: dict[str, str] = field(default_factory=dict)  # the complaint brake's, with why
+    replies_this_week: int = 0
 
     @property
     def alerts(self) -> list[str]:
         from_daemons = [a for d in self.daemons if d.alive for a in d.row.alerts]
-        return list(dict.fromkeys([*from_daemons, *self.pool_alerts]))
+        brakes = [
+            f"step {step} stopped by the complaint brake: {why}; `reactivator resume {step}` restarts it"
+            for step, why in self.stopped_steps.items()
+        ]
+        return list(dict.fromkeys([*brakes, *from_daemons, *self.pool_alerts]))
 
 
 def status(app: App, now: datetime) -> Status:
@@ -49,6 +56,8 @@ def status(app: App, now: datetime) -> Status:
         paused = active_pauses(conn, now)
         errors = letter_states.recent_errors(conn)
         pools = unused(conn)
+        brakes = stopped_steps(conn)
+        replies = replies_since(conn, now - timedelta(days=7))
     views = [DaemonView(r, now - r.heartbeat_at <= silence) for r in rows]
     upcoming = [v.row.next_pass_at for v in views if v.alive and v.row.next_pass_at]
     return Status(
@@ -61,4 +70,6 @@ def status(app: App, now: datetime) -> Status:
         recent_errors=errors,
         coupon_pools=pools,
         pool_alerts=low_pools_of(pools, app.settings.coupons.alert_below),
+        stopped_steps=brakes,
+        replies_this_week=replies,
     )

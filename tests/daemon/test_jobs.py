@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time
+from pathlib import Path
 
 from reactivator.daemon import Daemon
 from reactivator.db.daemons import all_daemons, register
 from reactivator.service.app import App, app_from_settings
 from tests.conftest import NOW, make_settings
-from tests.helpers import dormant_customer
+from tests.helpers import customer_row, dormant_customer
 
 
 def test_the_daily_segmentation_exports_the_dormant_and_their_value_and_records_when(app: App) -> None:
@@ -80,3 +81,26 @@ def test_a_failing_job_is_recorded_and_does_not_raise(app: App) -> None:
     with app.db.read() as conn:
         (row,) = all_daemons(conn)
     assert row.last_error == "segments: boom"
+
+
+def test_the_daemon_polls_the_feedback_mailbox_when_one_is_set(sqlite_url: str, tmp_path: Path) -> None:
+    import mailbox
+
+    from tests.feedback.test_bounces import dsn
+
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(dsn("gone@example.com", "5.1.1"))
+    plain = app_from_settings(make_settings(sqlite_url))
+    assert Daemon(plain).scheduler.get_job("feedback") is None  # no mailbox: no job
+    settings = make_settings(sqlite_url, feedback={"mailbox": str(tmp_path / "Maildir"), "poll_minutes": 5})
+    app = app_from_settings(settings)
+    try:
+        dormant_customer(app, "gone", NOW, 100)
+        daemon = Daemon(app, clock=lambda: NOW)
+        job = daemon.scheduler.get_job("feedback")
+        assert job.trigger.interval.total_seconds() == 300
+        asyncio.run(daemon.jobs.read_feedback())
+        assert customer_row(app, "gone")["subscription"] == "bounced"
+    finally:
+        app.db.dispose()
+        plain.db.dispose()

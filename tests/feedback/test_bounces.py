@@ -1,4 +1,5 @@
-"""`reactivator bounces`: DSNs (RFC 3464) from a Maildir, an mbox or a file suppress hard bounces."""
+"""The mailbox intake on bounces: DSNs (RFC 3464) from a Maildir, an mbox or a file suppress hard
+bounces, count soft ones, and never blame the recipient for a policy refusal."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from reactivator.db.customers import find_customer, suppressed_keys
 from reactivator.feedback.dsn import bounces_in
 from reactivator.service.app import App
-from reactivator.service.bounces import process_bounces
+from reactivator.service.feedback_mailbox import read_feedback
 from tests.conftest import NOW
 from tests.helpers import dormant_customer
 
@@ -64,9 +65,12 @@ def test_hard_bounces_in_a_maildir_suppress_and_soft_ones_do_not(app: App, tmp_p
     box.add(dsn("slow@example.com", "4.2.2", action="delayed"))
     box.add(dsn("stranger@example.org", "5.1.2"))  # never imported: remembered anyway
     box.add(b"From: someone@example.com\r\nSubject: thanks!\r\n\r\nnot a bounce\r\n")
-    report = process_bounces(app, tmp_path / "Maildir", NOW)
-    assert (report.messages, report.reports, report.soft) == (4, 3, 1)
+    report = read_feedback(app, str(tmp_path / "Maildir"), NOW)
+    assert report.messages == 4
+    assert dict(report.events) == {"hard_bounce": 2, "deferred": 1}
     assert sorted(report.suppressed) == ["gone@example.com", "stranger@example.org"]
+    # Read again: every message is flagged seen, nothing is read twice.
+    assert read_feedback(app, str(tmp_path / "Maildir"), NOW).messages == 0
     with app.db.read() as conn:
         gone, slow = find_customer(conn, "gone"), find_customer(conn, "slow")
         assert suppressed_keys(conn, ["stranger@example.org"]) == {"stranger@example.org"}
@@ -83,5 +87,8 @@ def test_an_mbox_and_a_single_message_file_are_read_too(app: App, tmp_path: Path
     box.add(dsn("a@example.com", "5.1.1"))
     box.close()
     (tmp_path / "one.eml").write_bytes(dsn("b@example.com", "5.2.1"))
-    assert process_bounces(app, tmp_path / "bounces.mbox", NOW).suppressed == ["a@example.com"]
-    assert process_bounces(app, tmp_path / "one.eml", NOW).suppressed == ["b@example.com"]
+    assert read_feedback(app, str(tmp_path / "bounces.mbox"), NOW).suppressed == ["a@example.com"]
+    assert read_feedback(app, str(tmp_path / "one.eml"), NOW).suppressed == ["b@example.com"]
+    # An mbox has no seen flags: read again, each event is known and changes nothing.
+    again = read_feedback(app, str(tmp_path / "bounces.mbox"), NOW)
+    assert (again.messages, again.repeated, dict(again.events)) == (1, 1, {})
