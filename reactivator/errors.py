@@ -3,7 +3,8 @@
     ReactivatorError                 anything we raise deliberately
     ├── ConfigError                  a setting is missing or wrong (names key, value, fix)
     ├── InputError                   a command was given something it cannot use
-    │   └── UnknownCustomerError     no customer with that id or email
+    │   ├── UnknownCustomerError     no customer with that id or email
+    │   └── SignatureError           a webhook call whose signature does not check out (HTTP 401)
     ├── TemplateError                a letter template fails the check (file:line each)
     ├── StorageError                 the database cannot do what was asked
     │   ├── SchemaMissingError       the schema is absent or older than this code
@@ -54,6 +55,10 @@ class UnknownCustomerError(InputError):
     def __init__(self, ref: str) -> None:
         self.ref = ref
         super().__init__(f"no customer {ref!r}; import customers first (`reactivator import customers FILE`)")
+
+
+class SignatureError(InputError):
+    """A webhook call that is unsigned, or signed with the wrong key: it changes nothing."""
 
 
 class TemplateError(ReactivatorError):

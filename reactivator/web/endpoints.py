@@ -23,8 +23,10 @@ from starlette.routing import Route
 
 from reactivator.core.routes import CLICK, OPEN, SURVEY, UNSUBSCRIBE
 from reactivator.db.engagement import engagement_counts, letter_counts
-from reactivator.errors import InputError
+from reactivator.errors import InputError, SignatureError
+from reactivator.feedback.esp.ses import Fetch, fetch_https
 from reactivator.service.engagement import SIGNATURE_HEADER, Engagement, NotFound, Unauthorized, Visit
+from reactivator.service.esp_webhooks import EspWebhooks
 from reactivator.service.readiness import Readiness
 from reactivator.service.shop_webhooks import ShopWebhooks
 from reactivator.web.rendering import pages
@@ -61,7 +63,7 @@ def _guarded(handler: Handler) -> Handler:
             return await handler(request)
         except NotFound:
             return PlainTextResponse("not found", status_code=404, headers=_NO_STORE)
-        except Unauthorized as exc:
+        except (Unauthorized, SignatureError) as exc:
             return PlainTextResponse(str(exc), status_code=401, headers=_NO_STORE)
         except InputError as exc:
             return PlainTextResponse(f"bad request: {exc}", status_code=400, headers=_NO_STORE)
@@ -113,10 +115,13 @@ class _LetterCollector(Collector):
         yield hits
 
 
-def build_web_app(engagement: Engagement, registry: CollectorRegistry | None = None) -> Starlette:
+def build_web_app(
+    engagement: Engagement, registry: CollectorRegistry | None = None, esp_fetch: Fetch = fetch_https
+) -> Starlette:
     """The public endpoints as an ASGI app (served by `reactivator serve` and the daemon).
 
     `registry` holds the caller's own metrics (the daemon's); the ledger's gauges are added to it.
+    `esp_fetch` fetches SNS signing certificates (HTTPS on SNS hosts only).
     """
     shop = engagement.app.settings.shop.name
     registry = registry or CollectorRegistry(auto_describe=False)
@@ -211,6 +216,10 @@ def build_web_app(engagement: Engagement, registry: CollectorRegistry | None = N
         Route("/webhooks/purchase", purchase, methods=["POST"]),
         Route("/webhooks/shopify", shop_webhook(shops.shopify), methods=["POST"]),
         Route("/webhooks/woocommerce", shop_webhook(shops.woocommerce), methods=["POST"]),
+        *(
+            Route(f"/webhooks/{name}", shop_webhook(handle), methods=["POST"])
+            for name, handle in EspWebhooks(engagement.app, esp_fetch).routes().items()
+        ),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
