@@ -91,7 +91,12 @@ def customer(
         view = customer_ops.show(app_from_state(), customer_id, parse_now(now))
         if as_json:
             views.print_json(
-                {"status": view.status, "customer": view.customer, "enrollments": view.enrollments}
+                {
+                    "status": view.status,
+                    "customer": view.customer,
+                    "enrollments": view.enrollments,
+                    "replies": view.replies,
+                }
             )
             return
         c = view.customer
@@ -112,6 +117,9 @@ def customer(
                 f"{e['end_reason'] or ''}",
                 markup=False,
             )
+        for r in view.replies:
+            views.out.print(f"\n[bold]Reply[/] {r.received_at:%Y-%m-%d %H:%M} UTC: {escape(r.subject)}")
+            views.out.print(r.text[:2000] or "(no text)", markup=False, highlight=False)
 
     guard(body)
 

@@ -173,8 +173,8 @@ def steps(report: CampaignReport) -> None:
     table.add_column("step", overflow="fold")
     columns = ["sent", "opened", "clicked", "back", "revenue", "ROMI"]
     if wide:
-        columns = ["sent", "delivered", "opened", "clicked", "unsub", "bounced", "back+code", "back, no code",
-                   "revenue", "discounts", "cost", "ROMI"]  # fmt: skip
+        columns = ["sent", "delivered", "opened", "clicked", "unsub", "bounced", "spam", "back+code",
+                   "back, no code", "revenue", "discounts", "cost", "ROMI"]  # fmt: skip
     for col in columns:
         table.add_column(col, justify="right", no_wrap=True)
     for s in report.steps:
@@ -195,6 +195,14 @@ def steps(report: CampaignReport) -> None:
     )
 
 
+def _complaints(s: StepReport) -> str:
+    """Complaints, red once they pass Gmail's 0.1% of delivered letters."""
+    if not s.complained:
+        return "0"
+    rate = s.complained / s.delivered if s.delivered else 1.0
+    return f"[red]{s.complained:,}[/]" if rate > 0.001 else f"{s.complained:,}"
+
+
 def _step_cells(s: StepReport, wide: bool) -> list[str]:
     if not wide:
         return [
@@ -212,6 +220,7 @@ def _step_cells(s: StepReport, wide: bool) -> list[str]:
         f"{s.clicked:,}",
         f"{s.unsubscribed:,}",
         f"{s.bounced:,}",
+        _complaints(s),
         f"{s.returned_with_code:,}",
         f"{s.returned_without_code:,}",
         _amount(s.revenue_since_return_cents),

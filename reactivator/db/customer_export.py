@@ -13,9 +13,11 @@ from reactivator.db.tables import (
     customers,
     engagements,
     enrollments,
+    feedback_events,
     letters,
     order_lines,
     orders,
+    replies,
     suppressions,
     survey_answers,
 )
@@ -30,7 +32,8 @@ def _rows(conn: Connection, query: Any, drop: tuple[str, ...] = ()) -> list[dict
 
 
 def customer_data(conn: Connection, customer_id: int) -> dict[str, Any]:
-    """The customer, their orders with lines, enrollments, letters, opens and clicks, survey answers."""
+    """The customer, their orders with lines, enrollments, letters, opens and clicks, survey answers,
+    what came back about their letters and what they wrote back."""
     (person,) = _rows(conn, select(customers).where(customers.c.id == customer_id), ("id", "email_key"))
     order_rows = _rows(
         conn, select(orders).where(orders.c.customer_id == customer_id).order_by(orders.c.placed_at)
@@ -68,6 +71,12 @@ def customer_data(conn: Connection, customer_id: int) -> dict[str, Any]:
         "survey_answers": _rows(
             conn, select(survey_answers).where(survey_answers.c.customer_id == customer_id), ("customer_id",)
         ),
+        "feedback": _rows(
+            conn,
+            select(feedback_events).where(feedback_events.c.customer_id == customer_id),
+            ("customer_id",),
+        ),
+        "replies": _rows(conn, select(replies).where(replies.c.customer_id == customer_id), ("customer_id",)),
         "suppressed": None
         if suppressed is None
         else {"reason": suppressed.reason, "since": _plain(suppressed.created_at)},

@@ -7,7 +7,15 @@ from datetime import datetime
 
 from sqlalchemy import Connection, or_, select
 
-from reactivator.db.tables import customers, engagements, enrollments, letters, orders, survey_answers
+from reactivator.db.tables import (
+    customers,
+    engagements,
+    enrollments,
+    feedback_events,
+    letters,
+    orders,
+    survey_answers,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +23,7 @@ class Event:
     """Something that happened to or was done by the customer."""
 
     at: datetime
-    kind: str  # order | enrolled | letter | open | click | survey
+    kind: str  # order | enrolled | letter | open | click | survey | a feedback kind (hard_bounce...)
     text: str
     detail: str = ""
 
@@ -47,6 +55,19 @@ def search_customers(conn: Connection, text: str, limit: int = 20) -> list[Found
     return [Found(r.external_id, r.email, r.last_purchase_at) for r in conn.execute(query)]
 
 
+_FEEDBACK_WORDS = {
+    "hard_bounce": "bounced (address does not work)",
+    "soft_bounce": "bounced (temporary problem)",
+    "policy": "refused by the receiver's policy",
+    "complaint": "marked as spam",
+    "delivered": "delivered",
+    "deferred": "delivery delayed",
+    "unsubscribe": "unsubscribed by mail",
+    "reply": "replied",
+    "auto_reply": "auto-reply",
+}
+
+
 def timeline(conn: Connection, customer_id: int) -> list[Event]:
     """Orders, enrollments, letters, people's opens and clicks, survey answers: newest first."""
     events: list[Event] = []
@@ -74,4 +95,10 @@ def timeline(conn: Connection, customer_id: int) -> list[Event]:
         events.append(Event(g.at, g.kind, f"{g.kind} of {steps.get(g.letter_id, '?')}", g.url or ""))
     for s in conn.execute(select(survey_answers).where(survey_answers.c.customer_id == customer_id)):
         events.append(Event(s.at, "survey", f"answered: {s.reason}", steps.get(s.letter_id, "")))
+    for f in conn.execute(select(feedback_events).where(feedback_events.c.customer_id == customer_id)):
+        about = f" of {steps[f.letter_id]}" if f.letter_id in steps else ""
+        what = _FEEDBACK_WORDS.get(f.kind, f.kind.replace("_", " "))
+        reason = f" ({f.reason.replace('_', ' ')})" if f.reason else ""
+        detail = f"via {f.source}" + (f": {f.detail}" if f.detail else "")
+        events.append(Event(f.occurred_at, f.kind, f"{what}{about}{reason}", detail[:300]))
     return sorted(events, key=lambda e: e.at, reverse=True)

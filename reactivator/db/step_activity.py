@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, distinct, func, or_, select
 
+from reactivator.core.feedback import BOUNCES, FeedbackKind
 from reactivator.core.model import Arm, EnrollmentStatus, LetterStatus, Subscription
-from reactivator.db.tables import customers, engagements, enrollments, letters
+from reactivator.db.tables import customers, engagements, enrollments, feedback_events, letters
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +28,11 @@ class StepActivity:
     unsubscribed: int = 0  # customers who unsubscribed after this letter was their latest
     bounced: int = 0  # letters refused as a bad address, or reported bounced after they went
     bounced_after_sending: int = 0  # of them, those the server first accepted
+    refused_by_policy: int = (
+        0  # of those, refused for the sender's sake (blocklist, DMARC...), not the address
+    )
+    complained: int = 0  # letters marked as spam (ARF reports, ESP events)
+    delivery_reports: int = 0  # letters an ESP reported delivered
     returned_with_code: int = 0  # returns paid with this step's coupon
     returned_without_code: int = 0  # returns credited to this step as the last letter, no code used
 
@@ -105,21 +111,49 @@ def step_activity(
         .correlate(customers)
         .scalar_subquery()
     )
+    complained = (
+        select(feedback_events.c.id)
+        .where(
+            feedback_events.c.customer_id == customers.c.id,
+            feedback_events.c.kind == FeedbackKind.COMPLAINT.value,
+        )
+        .exists()
+    )
     opt_outs = (
-        select(letters.c.step_key, customers.c.subscription, func.count())
+        select(letters.c.step_key, func.count())
         .select_from(customers.join(letters, letters.c.id == latest))
         .where(
-            customers.c.subscription.in_([Subscription.UNSUBSCRIBED.value, Subscription.BOUNCED.value]),
+            customers.c.subscription == Subscription.UNSUBSCRIBED.value,
+            ~complained,  # counted as complaints below
             *in_period(letters.c.queued_at, since, until),
         )
-        .group_by(letters.c.step_key, customers.c.subscription)
+        .group_by(letters.c.step_key)
     )
-    for key, subscription, n in conn.execute(opt_outs):
-        if subscription == Subscription.UNSUBSCRIBED.value:
-            counts[key]["unsubscribed"] += int(n)
+    for key, n in conn.execute(opt_outs):
+        counts[key]["unsubscribed"] += int(n)
+
+    # What came back after a letter went out (bounce reports, ESP events, complaints), one per letter.
+    came_back = (
+        select(feedback_events.c.kind, letters.c.step_key, func.count(distinct(letters.c.id)))
+        .select_from(feedback_events.join(letters, letters.c.id == feedback_events.c.letter_id))
+        .where(
+            *queued,
+            feedback_events.c.kind.in_(
+                [k.value for k in (*BOUNCES, FeedbackKind.COMPLAINT, FeedbackKind.DELIVERED)]
+            ),
+        )
+        .group_by(feedback_events.c.kind, letters.c.step_key)
+    )
+    for kind, key, n in conn.execute(came_back):
+        if kind == FeedbackKind.COMPLAINT.value:
+            counts[key]["complained"] += int(n)
+        elif kind == FeedbackKind.DELIVERED.value:
+            counts[key]["delivery_reports"] += int(n)
         else:
             counts[key]["bounced"] += int(n)
             counts[key]["bounced_after_sending"] += int(n)
+            if kind == FeedbackKind.POLICY.value:
+                counts[key]["refused_by_policy"] += int(n)
 
     own_code = (
         select(letters.c.id)

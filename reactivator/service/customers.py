@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
@@ -14,6 +14,7 @@ from reactivator.core.model import Policy, Subscription
 from reactivator.core.records import OrderRecord
 from reactivator.db import customer_timeline as timelines
 from reactivator.db import customers as repo
+from reactivator.db.feedback import Reply, recent_replies
 from reactivator.db.returns import ReturnedCustomer
 from reactivator.errors import InputError, UnknownCustomerError
 from reactivator.service.app import App
@@ -89,6 +90,7 @@ class CustomerView:
     customer: repo.CustomerSummary
     status: str
     enrollments: list[dict[str, object]]
+    replies: list[Reply] = field(default_factory=list)  # what they wrote back, newest first
 
 
 def status_label(c: repo.CustomerSummary, running: bool, now: datetime, policy: Policy) -> str:
@@ -118,6 +120,7 @@ def show(app: App, ref: str, now: datetime) -> CustomerView:
         if customer is None:
             raise UnknownCustomerError(ref)
         history = repo.enrollment_history(conn, customer.id)
+        replies = recent_replies(conn, customer_id=customer.id, limit=20)
     running = any(h["status"] == "active" for h in history)
     label = status_label(customer, running, now, app.policy)
     if (
@@ -128,7 +131,7 @@ def show(app: App, ref: str, now: datetime) -> CustomerView:
         label = (
             "return cancelled"  # their return's order was cancelled or refunded: not put back on the ladder
         )
-    return CustomerView(customer, label, history)
+    return CustomerView(customer, label, history, replies)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,12 @@ def page(app: App, ref: str, now: datetime) -> CustomerPage:
         events = timelines.timeline(conn, view.customer.id)
     arm = next((str(e["arm"]) for e in reversed(view.enrollments) if e["arm"]), None)
     return CustomerPage(view, events, arm, fragile=view.status == "returned")
+
+
+def latest_replies(app: App, limit: int = 10) -> list[Reply]:
+    """The newest replies from customers, for a person to answer."""
+    with app.db.read() as conn:
+        return recent_replies(conn, limit=limit)
 
 
 def search(app: App, text: str) -> list[timelines.Found]:

@@ -31,6 +31,7 @@ from faker import Faker
 
 from reactivator.config import DatabaseSettings, load_settings
 from reactivator.config.demo_shop import CATALOG
+from reactivator.core.feedback import FeedbackEvent, FeedbackKind
 from reactivator.core.model import Subscription
 from reactivator.core.records import CustomerRecord, OrderLine, OrderRecord, ProductRecord
 from reactivator.db import letters as letter_rows
@@ -43,6 +44,7 @@ from reactivator.mail.capture import CaptureServer
 from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.delivery import SendReport, send_due, send_with_configured_mailer
+from reactivator.service.feedback_intake import Intake, IntakeReport
 from reactivator.service.imports import record_customers
 from reactivator.service.passes import PassReport, enroll_and_queue
 from reactivator.service.reporting.campaign import CampaignReport, campaign_report
@@ -259,6 +261,7 @@ def _readers(app: App, rng: random.Random, start: datetime, end: datetime) -> No
     with app.db.read() as conn:
         sent = letter_rows.sent_between(conn, start, end)
     reasons = app.settings.campaign.survey_reasons
+    came_back: list[FeedbackEvent] = []
     with app.db.write() as conn:
         for letter in sent:
             soon = letter.sent_at + timedelta(minutes=rng.uniform(1, 3000))
@@ -282,6 +285,41 @@ def _readers(app: App, rng: random.Random, start: datetime, end: datetime) -> No
                     set_subscription(
                         conn, letter.customer_id, Subscription.UNSUBSCRIBED, soon, "unsubscribed by link"
                     )
+            news = _what_comes_back(letter.letter_id, soon)
+            if news is not None:
+                came_back.append(news)
+    # Bounces, a complaint now and then, replies: through the same intake as a real mailbox.
+    Intake.start(app, end).apply(came_back, end, IntakeReport())
+
+
+_REPLIES = (
+    ("Re: We miss you", "Hello! I moved to another city. Do you deliver to Kazan?"),
+    ("Re: Did we say something wrong?", "The last parcel came damaged and nobody answered my email."),
+    ("Re: Мы скучаем", "Здравствуйте! А есть ли у вас подарочные сертификаты?"),
+)
+
+
+def _what_comes_back(letter_id: int, at: datetime) -> FeedbackEvent | None:
+    # A generator of its own per letter: the readers' draws (the demo's known effect) stay as they were.
+    rng = random.Random(SEED * 31 + letter_id)
+    roll = rng.random()
+    key = f"demo:{letter_id}"
+    if roll < 0.012:
+        said = "550 5.1.1 The email account that you tried to reach does not exist"
+        kind, reason = FeedbackKind.HARD_BOUNCE, "user_unknown"
+    elif roll < 0.02:
+        said = "552 5.2.2 The email account that you tried to reach is over quota"
+        kind, reason = FeedbackKind.SOFT_BOUNCE, "mailbox_full"
+    elif roll < 0.0215:
+        said, kind, reason = "", FeedbackKind.COMPLAINT, "abuse"
+    elif roll < 0.026:
+        subject, text = rng.choice(_REPLIES)
+        return FeedbackEvent(
+            FeedbackKind.REPLY, "demo", key, letter_id=letter_id, subject=subject, text=text, occurred_at=at
+        )
+    else:
+        return None
+    return FeedbackEvent(kind, "demo", key, letter_id=letter_id, reason=reason, detail=said, occurred_at=at)
 
 
 def _order(rng: random.Random, customer: str, placed: datetime, code: str | None) -> OrderRecord:

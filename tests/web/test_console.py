@@ -235,3 +235,27 @@ def test_the_console_never_shares_the_public_endpoints_port(tmp_path: Path) -> N
     )
     assert done.returncode == 2
     assert "console.port = 8025 is the port of the public endpoints" in done.stderr
+
+
+def test_replies_and_a_stopped_step_are_shown_for_a_person_to_act_on(
+    console: tuple[str, App, Path], browser: Any, tmp_path: Path
+) -> None:
+    from reactivator.db.feedback import recent_replies, stop_step
+
+    url, app, _db = console
+    with app.db.write() as conn:
+        stop_step(conn, "did-we-say-something-wrong", "5 complaints over 400 delivered letters", SEEN_AT)
+        replies = recent_replies(conn)
+    assert replies  # the demo's customers write back now and then
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url + "/")
+    alerts = page.locator("#alerts").inner_text()
+    assert "did-we-say-something-wrong stopped by the complaint brake" in alerts
+    assert "reactivator resume did-we-say-something-wrong" in alerts
+    rows = page.locator("#replies tr")
+    assert rows.count() == min(len(replies), 10) + 1
+    screenshot(page, tmp_path, "overview-with-replies")
+    page.locator("#replies a").first.click()
+    assert replies[0].text in page.locator("#replies").inner_text()
+    kinds = page.locator("#timeline tr[data-kind=reply]").count()
+    assert kinds >= 1

@@ -42,6 +42,8 @@ class StepReport:
     opened_by_machines: int = 0
     unsubscribed: int = 0
     bounced: int = 0
+    refused_by_policy: int = 0  # of the bounced: the receiver refused the sender, not the address
+    complained: int = 0  # marked as spam
     returned_with_code: int = 0
     returned_without_code: int = 0
     letter_cost_cents: int = 0
@@ -169,6 +171,8 @@ def _steps(
                 opened_by_machines=act.opened_by_machines,
                 unsubscribed=act.unsubscribed,
                 bounced=act.bounced,
+                refused_by_policy=act.refused_by_policy,
+                complained=act.complained,
                 returned_with_code=act.returned_with_code,
                 returned_without_code=act.returned_without_code,
                 letter_cost_cents=letter_cost,

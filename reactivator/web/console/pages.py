@@ -20,6 +20,7 @@ from reactivator.service import customers as customer_ops
 from reactivator.service.reporting.as_json import report_json
 from reactivator.service.reporting.campaign import campaign_report
 from reactivator.service.reporting.segments import segments
+from reactivator.service.status import status as read_status
 from reactivator.web.console import charts
 from reactivator.web.console.state import ConsoleState
 from reactivator.web.rendering import pages
@@ -73,9 +74,13 @@ def console_pages(state: ConsoleState) -> list[BaseRoute]:
             for t in seg.tiers
         ]
         figures = {"at_stake": charts.money_at_stake(tiers, seg.currency), **_curve(report)}
+        seen = await asyncio.to_thread(read_status, state.app, now)
+        replies = await asyncio.to_thread(customer_ops.latest_replies, state.app)
         return _page(
             "overview.html",
             state,
+            alerts=seen.alerts,
+            replies=replies,
             now=f"{now:%Y-%m-%d}",
             report=report,
             tiers=seg.tiers,
