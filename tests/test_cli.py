@@ -361,3 +361,21 @@ def test_a_shops_exports_import_as_they_come_and_a_customer_can_be_exported(tmp_
     missing = cli("export", "nobody@example.com", cwd=tmp_path, env=env)
     assert missing.returncode != 0
     assert "no customer" in missing.stderr
+
+
+def test_run_and_the_daemon_refuse_a_real_relay_with_links_to_this_machine(
+    tmp_path: Path, shop: dict[str, str]
+) -> None:
+    assert cli("db", "upgrade", cwd=tmp_path, env=shop).returncode == 0
+    assert cli("import", "customers", "customers.csv", cwd=tmp_path, env=shop).returncode == 0
+    assert cli("import", "orders", "orders.csv", cwd=tmp_path, env=shop).returncode == 0
+    relay = {**shop, "REACTIVATOR_SMTP__HOST": "smtp.relay.example.net"}
+    for command in (("run", "--now", NOW), ("daemon",)):
+        result = cli(*command, cwd=tmp_path, env=relay)
+        assert result.returncode != 0, command
+        assert "web.base_url = 'http://127.0.0.1:8025'" in result.stderr
+        assert "real relay smtp.relay.example.net" in result.stderr
+    # Nothing was queued for letters that could not go.
+    assert "due 0, in flight 0, scheduled 0," in cli("status", cwd=tmp_path, env=shop).stdout
+    public = {**relay, "REACTIVATOR_WEB__BASE_URL": "https://mail.shop.example.com"}
+    assert "base_url" not in cli("run", "--dry-run", "--now", NOW, cwd=tmp_path, env=public).stderr

@@ -57,6 +57,12 @@ def run(
             return
         import asyncio
 
+        from reactivator.config.links import links_problem
+        from reactivator.errors import ConfigError
+
+        problem = links_problem(app.settings)
+        if problem:  # before the pass: nothing is queued for letters that could not go
+            raise ConfigError([problem])
         composer = checked_composer(app, at)  # a broken template stops the run before the pass
         report = passes.enroll_and_queue(app, at)
         sent = asyncio.run(_send_until_stopped(app, at, composer))

@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from reactivator.config.links import links_problem
 from reactivator.daemon.lifecycle import Daemon
+from reactivator.errors import ConfigError
 from reactivator.service.app import App
 
 # How often a thread holding the interpreter lock is asked to let another run (Python's
@@ -30,6 +32,9 @@ SWITCH_INTERVAL_SECONDS = 0.0005
 
 def run(app: App) -> int:
     """Run the daemon until it is stopped; the exit code."""
+    problem = links_problem(app.settings)
+    if problem:
+        raise ConfigError([problem])
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
     return asyncio.run(Daemon(app).main())
 

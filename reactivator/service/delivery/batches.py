@@ -14,9 +14,11 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from reactivator.config.links import links_problem
 from reactivator.core.ports import Mailer
 from reactivator.core.records import Letter
 from reactivator.db import letters as letter_rows
+from reactivator.errors import ConfigError
 from reactivator.mail.factory import build_mailer
 from reactivator.render.composer import LetterBuilder
 from reactivator.service.app import App
@@ -90,6 +92,9 @@ async def send_with_configured_mailer(
     clock: Callable[[], datetime] | None = None,
 ) -> SendReport:
     """send_due through the mailer the settings describe (the SMTP server, signed with DKIM if asked)."""
+    problem = links_problem(app.settings)
+    if problem:
+        raise ConfigError([problem])
     mailer = build_mailer(app.settings)
     try:
         return await send_due(app, mailer, now, composer=composer, stop=stop, clock=clock)
