@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from reactivator.cli import campaign, customers, demo, feedback
+from reactivator.cli import campaign, customers, demo, doctor, feedback
 from reactivator.cli.common import state
 from reactivator.cli.console import console
 from reactivator.cli.coupons import coupons_cli
@@ -62,6 +62,7 @@ for command in (
     feedback.intake,
     feedback.bounces,
     feedback.resume,
+    doctor.doctor,
     campaign.report,
     console,
     demo.demo,

@@ -246,6 +246,18 @@ def sent_between(conn: Connection, start: datetime, end: datetime) -> list[SentL
     return [SentLetter(r.id, r.customer_id, r.external_id, r.sent_at) for r in conn.execute(query)]
 
 
+def latest_sent_letter(conn: Connection) -> SentLetter | None:
+    """The letter sent last (`reactivator doctor` follows its unsubscribe link)."""
+    row = conn.execute(
+        select(letters.c.id, letters.c.customer_id, customers.c.external_id, letters.c.sent_at)
+        .select_from(letters.join(customers, customers.c.id == letters.c.customer_id))
+        .where(letters.c.status == LetterStatus.SENT.value)
+        .order_by(letters.c.sent_at.desc(), letters.c.id.desc())
+        .limit(1)
+    ).first()
+    return SentLetter(row.id, row.customer_id, row.external_id, row.sent_at) if row else None
+
+
 def cancel_queued(conn: Connection, which: ColumnElement[bool], reason: str) -> None:
     """Cancel the letters not yet sent that match `which` (a condition on letters)."""
     conn.execute(

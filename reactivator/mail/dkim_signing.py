@@ -8,6 +8,7 @@ DKIM signature for one-click unsubscribe to count.
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import replace
 
@@ -87,3 +88,25 @@ class SigningMailer:
 
     async def close(self) -> None:
         await self.inner.close()
+
+
+def public_key_record(private_pem: str) -> tuple[str, str]:
+    """(k=, p=) of the DKIM record that matches a private key (RFC 6376 RSA, RFC 8463 Ed25519)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    try:
+        key = serialization.load_pem_private_key(private_pem.encode(), password=None)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            [f"{PRIVATE_KEY_ENV} is not a PEM private key without a password ({exc})"]
+        ) from None
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return "ed25519", base64.b64encode(raw).decode()
+    if isinstance(key, rsa.RSAPrivateKey):
+        der = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return "rsa", base64.b64encode(der).decode()
+    raise ConfigError([f"{PRIVATE_KEY_ENV} holds neither an RSA nor an Ed25519 key"])
