@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from email.message import Message
 
 from reactivator.feedback.dsn import RETURNED, letter_of
+from reactivator.feedback.headers import first_address
 
 # Feedback types that are someone saying "spam" (RFC 5965 section 7.3). "not-spam" is the
 # opposite, and "auth-failure" is a DMARC/DKIM failure report, not a person's complaint.
 COMPLAINT_TYPES = frozenset({"abuse", "fraud", "virus", "other"})
-_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def complaint_in(message: Message, raw: bytes) -> Complaint | None:
     feedback_type = fields.get("feedback-type", "abuse").strip().lower() or "abuse"
     if feedback_type not in COMPLAINT_TYPES:
         return None
-    recipient = _first_address(fields.get("original-rcpt-to", "")) or _returned_recipient(message)
+    recipient = first_address(fields.get("original-rcpt-to", "")) or _returned_recipient(message)
     return Complaint(recipient, letter_of(message, raw), feedback_type, fields.get("user-agent", "")[:200])
 
 
@@ -75,13 +75,8 @@ def _returned_recipient(message: Message) -> str:
         payload = part.get_payload()
         inner = payload[0] if isinstance(payload, list) and payload else None
         if isinstance(inner, Message):
-            return _first_address(str(inner.get("To", "")))
+            return first_address(str(inner.get("To", "")))
         if isinstance(payload, str):
             found = re.search(r"^To:\s*(.+)$", payload, re.MULTILINE | re.IGNORECASE)
-            return _first_address(found.group(1)) if found else ""
+            return first_address(found.group(1)) if found else ""
     return ""
-
-
-def _first_address(text: str) -> str:
-    found = _ADDRESS.search(text)
-    return found.group(0).lower() if found else ""

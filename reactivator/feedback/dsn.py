@@ -16,14 +16,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email import message_from_bytes, policy
-from email.header import decode_header, make_header
 from email.message import Message
 
 from reactivator.core.bounce_class import BounceClass, Verdict, classify, status_in
+from reactivator.feedback.headers import ADDRESS, decoded, first_address
 
 _VERP = re.compile(r"\+(\d+)@")
 _OUR_MESSAGE_ID = re.compile(r"^Message-ID:\s*<[0-9a-f]{6,}\.(\d+)@", re.IGNORECASE | re.MULTILINE)
-_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 RETURNED = ("message/rfc822", "text/rfc822-headers", "message/rfc822-headers", "message/global")
 # Where a plain-text report starts quoting the message it returns.
 _QUOTE_STARTS = re.compile(
@@ -127,28 +126,18 @@ def is_bounce(message: Message) -> bool:
         return True
     if str(message.get("Auto-Submitted", "")).lower().startswith("auto-replied"):
         return False  # vacation and out-of-office replies
-    sender = _decoded(message.get("From")) + " " + str(message.get("Return-Path", ""))
+    sender = decoded(message.get("From")) + " " + str(message.get("Return-Path", ""))
     from_daemon = bool(_BOUNCE_SENDER.search(sender)) or str(message.get("Return-Path", "")).strip() in (
         "<>",
         "",
     )
     if not from_daemon:
         return False
-    subject = _decoded(message.get("Subject"))
+    subject = decoded(message.get("Subject"))
     said = _explanation(message)[:5000]
     return bool(
         _BOUNCE_SUBJECT.search(subject) or _FAILED_TO_DELIVER.search(said) or _SMTP_REFUSAL.search(said)
     )
-
-
-def _decoded(value: object) -> str:
-    """A header as people read it (encoded words decoded), or '' when it cannot be."""
-    if value is None:
-        return ""
-    try:
-        return str(make_header(decode_header(str(value))))
-    except Exception:
-        return str(value)
 
 
 def bounces_in(raw: bytes, own: Iterable[str] = ()) -> list[Bounce]:
@@ -290,8 +279,7 @@ def _explanation(message: Message) -> str:
 
 
 def _address(text: str) -> str | None:
-    found = _ADDRESS.search(text)
-    return found.group(0).strip(".").lower() if found else None
+    return first_address(text) or None
 
 
 def _near(text: str, address: str) -> str:
@@ -308,8 +296,8 @@ def _from_text(message: Message, explanation: str, letter_id: int | None, own: s
     headers = {str(message.get(h, "")) for h in ("From", "To", "Reply-To", "Return-Path", "Sender", "Cc")}
     failed = [a.strip() for a in str(message.get("X-Failed-Recipients", "")).split(",") if a.strip()]
     # X-Failed-Recipients is the report's own word: it stands even where the address is also in a header.
-    exclude = own | ({a.lower() for h in headers for a in _ADDRESS.findall(h)} - {a.lower() for a in failed})
-    candidates = [a.lower() for a in failed] + [a.strip(".").lower() for a in _ADDRESS.findall(explanation)]
+    exclude = own | ({a.lower() for h in headers for a in ADDRESS.findall(h)} - {a.lower() for a in failed})
+    candidates = [a.lower() for a in failed] + [a.strip(".").lower() for a in ADDRESS.findall(explanation)]
     candidates += _flufl_opinion(message, explanation)
     recipients = [
         a

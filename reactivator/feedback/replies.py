@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.header import decode_header, make_header
 from email.message import Message
 
 from inscriptis import get_text
+
+from reactivator.feedback.headers import ADDRESS, decoded
 
 # Our letters' Message-IDs: <20 hex digits.letter id@domain> (db/passes.py).
 _OUR_ID = re.compile(r"<[0-9a-f]{6,}\.(\d+)@[^>]+>", re.IGNORECASE)
@@ -30,7 +31,6 @@ _QUOTE_HEADER = re.compile(
     re.MULTILINE,
 )
 _TOKEN = re.compile(r"unsubscribe\s+([A-Za-z0-9_.~-]{16,})", re.IGNORECASE)
-_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 @dataclass(frozen=True)
@@ -44,15 +44,6 @@ class PersonalMail:
     unsubscribe: bool  # sent to our unsubscribe address, or says "unsubscribe <token>"
     token: str  # the unsubscribe token, when the subject or body carries one
     text: str  # the person's own words (the quoted letter cut off)
-
-
-def decoded(value: object) -> str:
-    if value is None:
-        return ""
-    try:
-        return str(make_header(decode_header(str(value))))
-    except Exception:
-        return str(value)
 
 
 def is_automatic(message: Message) -> bool:
@@ -80,7 +71,7 @@ def answered_letter(message: Message) -> int | None:
 
 def personal_mail(message: Message, unsubscribe_addresses: Iterable[str]) -> PersonalMail:
     subject = " ".join(decoded(message.get("Subject")).split())
-    senders = _ADDRESS.findall(str(message.get("From", "")))
+    senders = ADDRESS.findall(str(message.get("From", "")))
     addressed = " ".join(
         str(message.get(h, "")) for h in ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
     ).lower()

@@ -29,26 +29,11 @@ from reactivator.errors import InputError, SignatureError
 from reactivator.feedback.esp import bounce_kind, parse_json, text, timestamp
 
 _SNS_HOST = re.compile(r"^sns\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?$")
-_SIGNED_FIELDS = {
+_SUBSCRIPTION_FIELDS = ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type")
+_SIGNED_FIELDS = {  # in SNS's documented order
     "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-    "SubscriptionConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
-    "UnsubscribeConfirmation": (
-        "Message",
-        "MessageId",
-        "SubscribeURL",
-        "Timestamp",
-        "Token",
-        "TopicArn",
-        "Type",
-    ),
+    "SubscriptionConfirmation": _SUBSCRIPTION_FIELDS,
+    "UnsubscribeConfirmation": _SUBSCRIPTION_FIELDS,
 }
 Fetch = Callable[[str], bytes]
 
