@@ -257,6 +257,7 @@ _HARD = [
         "host_unknown",
         _any(
             r"host (?:or domain name )?(?:not found|unknown)",
+            r"the account or domain may not exist",  # cPanel's Exim, for an unroutable address
             r"unknown host",
             r"no such domain",
             r"domain (?:is )?(?:not reachable|unreachable)",
@@ -281,6 +282,16 @@ _FILTERING_CARRIER = re.compile(
     r"@(?:[\w.-]+\.)?(?:docomo\.ne\.jp|ezweb\.ne\.jp|au\.com|softbank\.ne\.jp|i\.softbank\.jp|disney\.ne\.jp)$",
     re.I,
 )
+_RCPT = re.compile(r"\bRCPT\b", re.IGNORECASE)
+# Ways of saying "no such account" that only a directory lookup writes, never a content filter.
+_NAMED_UNKNOWN = re.compile(
+    r"not listed in (?:the )?(?:domino directory|public name & address book)|"
+    r"recipient name is not recognized|invalid final delivery userid|doesn't have an? [\w.-]+ account|"
+    r"mailbox (?:is )?disabled|recipientnotfound|does not exist at the organization|"
+    r"no such (?:domain|host)|domain does not exist|email account that you tried to reach|"
+    r"requested action not taken: mailbox unavailable",  # Outlook.com: no such mailbox
+    re.IGNORECASE,
+)
 _REFUSED_AT_RCPT = re.compile(r">>> ?RCPT TO:?[^<]*<[^>]*>\s*<<< ?5\d\d", re.IGNORECASE)
 _BLOCKLIST_LINK = re.compile(
     r"https?://\S*(?:spamhaus|spamcop|barracuda|sorbs|uceprotect|abuseat|senderscore)\.|[?&](?:ip|q)=\d",
@@ -301,14 +312,22 @@ def _first(rules: list[tuple[str, re.Pattern[str]]], text: str) -> str | None:
 
 
 def classify(
-    status: str | None, diagnostic: str, *, action: str = "failed", transcript: str = "", recipient: str = ""
+    status: str | None,
+    diagnostic: str,
+    *,
+    action: str = "failed",
+    transcript: str = "",
+    recipient: str = "",
+    command: str = "",
 ) -> Verdict:
     """What one refusal means.
 
     `status`: the enhanced status (5.1.1), if the report gives one; `diagnostic`:
     every word the server said about this recipient; `action`: RFC 3464's
     (failed, delayed...); `transcript`: the report's whole account of the session
-    (it says at which SMTP command the refusal came); `recipient`: the address.
+    (it says at which SMTP command the refusal came); `recipient`: the address;
+    `command`: the SMTP command the refusal answered, when the caller knows it
+    (RCPT, MAIL, DATA: our own sessions).
     """
     text = " ".join(diagnostic.split())
     code = status or status_in(text)
@@ -318,10 +337,22 @@ def classify(
     soft = _first(_SOFT, text)
     hard = _first(_HARD, text)
     # Sendmail goes on to DATA after a refused RCPT and quotes both: the RCPT refusal is the one.
-    after_data = bool(_AFTER_DATA.search(text)) and not _REFUSED_AT_RCPT.search(text)
+    after_data = command == "DATA" or (bool(_AFTER_DATA.search(text)) and not _REFUSED_AT_RCPT.search(text))
+    at_rcpt = command in ("RCPT", "MAIL") or bool(_RCPT.search(transcript) or _RCPT.search(text))
     if after_data and not temporary and hard != "disabled" and (hard or policy or not soft):
         # An address refused only after the message was sent had been accepted as an address:
         # what was refused is the message (the receiver's filter), not the recipient.
+        return Verdict(BounceClass.POLICY, "filtered")
+    if (
+        hard == "user_unknown"
+        and not temporary
+        and not at_rcpt
+        and not any(c.startswith(("5.1.", "5.2.1")) for c in codes)  # bad address, disabled mailbox
+        and not _NAMED_UNKNOWN.search(text)
+    ):
+        # "User unknown" with neither a 5.1.x status nor a refused RCPT behind it: receivers'
+        # filters answer so too, and the report does not say which (Sisimai reads these
+        # as "filtered"). Not suppressed at once; if it keeps coming, the intake suppresses.
         return Verdict(BounceClass.POLICY, "filtered")
     if hard == "user_unknown" and _FILTERING_CARRIER.search(recipient):
         # Mobile carriers that answer their users' filters with "user unknown" (Sisimai's rhost rules).
@@ -352,7 +383,12 @@ def hard_says_more(text: str) -> bool:
     """A refusal that names the recipient as unknown beats a generic policy word near it
     ("550 5.1.1 user unknown (policy: reject)")."""
     return bool(
-        re.search(r"user (?:is )?unknown|unknown user|no such user|does not exist|doesn't exist", text, re.I)
+        re.search(
+            r"user (?:is )?unknown|unknown user|no such user|does not exist|doesn't exist|"
+            r"account or domain may not exist",
+            text,
+            re.I,
+        )
     )
 
 

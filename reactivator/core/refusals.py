@@ -35,19 +35,23 @@ def enhanced_status(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def refusal_of_reply(code: int, status: str | None, text: str = "") -> Refusal:
+def refusal_of_reply(code: int, status: str | None, text: str = "", command: str = "") -> Refusal:
     """An SMTP reply (RFC 5321 code, RFC 3463 status, its words) as a refusal reason.
 
     Read as bounce reports are (core.bounce_class): an address that does not work
     is a bad mailbox; a refusal of the sender (block lists, authentication,
     content, 5.7.x) is policy; a full mailbox, a rate limit or any 4xx is
     temporary; any other 5xx is permanent for this letter, the address kept.
+    `command` is the SMTP command refused (RCPT, MAIL, DATA): "user unknown"
+    answering RCPT is a bad mailbox, answering DATA it is the receiver's filter.
     """
     if not 500 <= code < 600:
         return Refusal.TEMPORARY
-    verdict = classify(status, f"{code} {status or ''} {text}")
+    verdict = classify(status, f"{code} {status or ''} {text}", command=command)
     if verdict.kind is BounceClass.HARD:
         return Refusal.BAD_MAILBOX
+    if verdict.kind is BounceClass.POLICY and verdict.reason == "filtered":
+        return Refusal.PERMANENT  # one recipient's filter: this letter fails, the domain is not paused
     if verdict.kind is BounceClass.POLICY:
         return Refusal.POLICY
     if verdict.reason in ("mailbox_full", "temporary", "rate_limit", "network", "expired"):

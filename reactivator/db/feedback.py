@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from reactivator.core.feedback import FeedbackKind
 from reactivator.core.model import LetterStatus
@@ -64,16 +64,20 @@ def record_event(conn: Connection, values: dict[str, object]) -> bool:
 
 
 def soft_bounces(conn: Connection, customer_id: int) -> tuple[int, datetime | None]:
-    """How many soft bounces a customer's address had since it last worked, and the first one's time."""
+    """How many soft bounces (and "filtered" refusals) a customer's address had since it last worked,
+    and the first one's time."""
     last_good = conn.execute(
         select(func.max(feedback_events.c.occurred_at)).where(
             feedback_events.c.customer_id == customer_id,
             feedback_events.c.kind == FeedbackKind.DELIVERED.value,
         )
     ).scalar()
-    query = select(func.count(), func.min(feedback_events.c.occurred_at)).where(
-        feedback_events.c.customer_id == customer_id,
+    repeating = or_(
         feedback_events.c.kind == FeedbackKind.SOFT_BOUNCE.value,
+        and_(feedback_events.c.kind == FeedbackKind.POLICY.value, feedback_events.c.reason == "filtered"),
+    )
+    query = select(func.count(), func.min(feedback_events.c.occurred_at)).where(
+        feedback_events.c.customer_id == customer_id, repeating
     )
     if last_good is not None:
         query = query.where(feedback_events.c.occurred_at > last_good)

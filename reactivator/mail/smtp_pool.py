@@ -23,11 +23,11 @@ from reactivator.errors import DeliveryError
 PASSWORD_ENV = "REACTIVATOR_SMTP_PASSWORD"  # noqa: S105 (the variable's name, not a password)
 
 
-def _refused(code: int, text: str, what: str) -> DeliveryError:
+def _refused(code: int, text: str, what: str, command: str) -> DeliveryError:
     status = enhanced_status(text)
     return DeliveryError(
         f"{what}: {code} {text}".strip(),
-        reason=refusal_of_reply(code, status, text),
+        reason=refusal_of_reply(code, status, text, command),
         code=code,
         status=status,
     )
@@ -96,10 +96,11 @@ class SmtpPool:
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 await self._reuse_after_refusal(client)
                 first = exc.recipients[0]
-                raise _refused(first.code, first.message, "the recipient was refused") from None
+                raise _refused(first.code, first.message, "the recipient was refused", "RCPT") from None
             except (aiosmtplib.SMTPSenderRefused, aiosmtplib.SMTPDataError) as exc:
                 await self._reuse_after_refusal(client)
-                raise _refused(exc.code, exc.message, "the letter was refused") from None
+                command = "MAIL" if isinstance(exc, aiosmtplib.SMTPSenderRefused) else "DATA"
+                raise _refused(exc.code, exc.message, "the letter was refused", command) from None
             except (aiosmtplib.SMTPException, OSError) as exc:
                 # A dropped or broken session: the letter may or may not have arrived, so
                 # it is retried later; the connection is not reused.

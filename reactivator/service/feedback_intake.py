@@ -160,7 +160,7 @@ class Intake:
             self._suppress(
                 conn, event, customer_id, Subscription.BOUNCED, f"bounced: {event.reason}", now, report
             )
-        elif kind is FeedbackKind.SOFT_BOUNCE and customer_id is not None:
+        elif _repeats_count(event) and customer_id is not None:
             count, first = repo.soft_bounces(conn, customer_id)
             rules = self.app.settings.feedback
             if (
@@ -171,6 +171,8 @@ class Intake:
                 why = f"bounced: {count} soft bounces over {(now - first).days} days ({event.reason})"
                 self._suppress(conn, event, customer_id, Subscription.BOUNCED, why, now, report)
         elif kind is FeedbackKind.POLICY:
+            if event.reason == "filtered":
+                return  # one person's filter (or an address gone unnoticed): counted, the domain not paused
             minutes = self.app.settings.delivery.domain_pause_minutes
             domain = event.recipient.rpartition("@")[2]
             if domain:
@@ -215,6 +217,14 @@ class Intake:
             report.suppressed.append(key)
         if state is Subscription.UNSUBSCRIBED and customer_id is not None:
             report.unsubscribed += 1
+
+
+def _repeats_count(event: FeedbackEvent) -> bool:
+    """Refusals that suppress only when they keep coming: soft bounces, and "filtered" refusals
+    (a receiver's filter, or a dead address a report did not name as such)."""
+    return event.kind is FeedbackKind.SOFT_BOUNCE or (
+        event.kind is FeedbackKind.POLICY and event.reason == "filtered"
+    )
 
 
 def _key(address: str) -> str | None:

@@ -164,6 +164,24 @@ def test_a_full_mailbox_suppresses_only_when_it_lasts(db_url: str, tmp_path: Pat
         app.db.dispose()
 
 
+def test_a_filtered_refusal_suppresses_only_when_it_keeps_coming(db_url: str, tmp_path: Path) -> None:
+    rules = FeedbackSettings(soft_bounce_limit=2, soft_bounce_days=3)
+    app = app_from_settings(make_settings(db_url, feedback=rules))
+    try:
+        dormant_customer(app, "c1", NOW, 100)
+        for n, day in enumerate((0, 5)):
+            said = f"550 <c1@example.com>: User unknown (report {n})"
+            report = read_feedback(
+                app, str(_file(tmp_path, dsn("c1@example.com", "", said))), NOW + timedelta(days=day)
+            )
+            assert dict(report.events) == {"policy": 1}
+            assert customer_row(app, "c1")["subscription"] == ("subscribed" if n == 0 else "bounced")
+        with app.db.read() as conn:
+            assert active_pauses(conn, NOW) == {}  # one person's filter pauses no domain
+    finally:
+        app.db.dispose()
+
+
 def test_a_policy_refusal_never_blames_the_recipient_and_pauses_the_domain(app: App, tmp_path: Path) -> None:
     dormant_customer(app, "c1", NOW, 100)
     said = "550 5.7.1 Service unavailable; client [192.0.2.1] blocked using zen.spamhaus.org"
