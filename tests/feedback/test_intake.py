@@ -98,6 +98,23 @@ def test_a_complaint_unsubscribes_and_counts_against_the_step_even_when_redacted
         assert counts_by_step(conn, "winback")["we-miss-you"]["complaint"] == 2
 
 
+def test_the_report_counts_per_step_what_came_back(app: App, tmp_path: Path) -> None:
+    from reactivator.service.reporting.campaign import campaign_report
+
+    letters = sent_letters(app, "c1", "c2", "c3", "c4")
+    blocked = "550 5.7.1 Service unavailable; client [192.0.2.1] blocked using zen.spamhaus.org"
+    source = maildir(
+        tmp_path,
+        arf(letters["c1"], "c1@example.com"),
+        dsn("c2@example.com", "5.1.1", "550 5.1.1 user unknown"),
+        dsn("c3@example.com", "5.7.1", blocked),
+    )
+    read_feedback(app, source, NOW)
+    (step,) = [s for s in campaign_report(app, NOW + timedelta(days=1)).steps if s.sent]
+    assert (step.step_key, step.sent, step.delivered) == ("we-miss-you", 4, 2)
+    assert (step.bounced, step.refused_by_policy, step.complained, step.unsubscribed) == (2, 1, 1, 0)
+
+
 def test_a_mail_to_the_unsubscribe_address_unsubscribes_the_tokens_customer(app: App, tmp_path: Path) -> None:
     letter = sent_letters(app, "c1")["c1"]
     mailto = str(letter["List-Unsubscribe"]).split("<mailto:")[1].rstrip(">")
