@@ -42,14 +42,20 @@ def show_check(result: CheckResult) -> None:
         cells = []
         for locale in locales:
             errors = result.errors_for(locale, step)
-            cells.append(f"[red]{len(errors)} errors[/]" if errors else "[green]ok[/]")
+            cells.append(f"[red]{_count(len(errors), 'error')}[/]" if errors else "[green]ok[/]")
         table.add_row(step, *cells)
     views.out.print(table)
     for problem in result.problems:
         colour = "red" if problem.level == "error" else "yellow"
         views.out.print(f"[{colour}]{escape(str(problem))}[/]", highlight=False, soft_wrap=True)
     n_errors = len(result.errors)
-    summary = f"{len(result.checked)} letters, {n_errors} errors, {len(result.problems) - n_errors} notes"
+    warnings = sum(p.level == "warning" for p in result.problems)
+    notes = len(result.problems) - n_errors - warnings
+    summary = ", ".join(
+        [_count(len(result.checked), "letter"), _count(n_errors, "error")]
+        + ([_count(warnings, "warning")] if warnings else [])
+        + [_count(notes, "note")]
+    )
     views.out.print(f"[bold {'red' if n_errors else 'green'}]{summary}[/]")
 
 
@@ -95,12 +101,14 @@ def preview(
             return
         if customer is None:
             raise typer.BadParameter("give a customer id or email, or --serve")
-        from reactivator.service.letters import load_letters
+        from reactivator.render.check import check_letter
+        from reactivator.service.letters import one_letter_composer
         from reactivator.service.preview import preview_customer
 
         at = parse_now(now)
-        composer, result = load_letters(app, at)
+        composer = one_letter_composer(app, at)
         shown = preview_customer(app, composer, customer, at, step)
+        result = check_letter(composer, at, shown.composed.locale, shown.step_key)
         blocking = [str(p) for p in result.errors_for(shown.composed.locale, shown.step_key)]
         if blocking:
             raise TemplateError(blocking, str(app.settings.templates.dir))
@@ -129,3 +137,7 @@ def preview(
             sys.stdout.flush()
 
     guard(body)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

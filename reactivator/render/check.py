@@ -12,9 +12,10 @@ template is inlined per letter (a note, not an error).
 
 from __future__ import annotations
 
+import itertools
 import re
 import types
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
@@ -23,11 +24,12 @@ from html.parser import HTMLParser
 from jinja2 import TemplateSyntaxError, UndefinedError
 from jinja2.exceptions import SecurityError, TemplateNotFound
 
-from reactivator.core.model import Step
+from reactivator.core.model import EnrollmentKind, Step
 from reactivator.render.catalog import SUFFIXES, Catalog, template_name
 from reactivator.render.composer import Composed, Composer
 from reactivator.render.inline import canonical, has_dynamic_css
 from reactivator.render.samples import SAMPLE_NAMES, sample_at
+from reactivator.render.template_lint import lint_template
 
 _STYLE_BLOCK = re.compile(r"<style[^>]*>.*?</style>", re.S | re.I)
 _PERCENT = re.compile(r"(?<![\d.,])(\d{1,3})\s?%")
@@ -38,10 +40,12 @@ class Problem:
     file: str
     line: int
     message: str
-    level: str = "error"  # or "note": worth knowing, not a reason to refuse
+    level: str = "error"  # or "warning", "note": worth knowing, not a reason to refuse
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.level}: {self.message}"
+        # Line 0: about the whole file (it is missing, or lacks something), not one line of it.
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.level}: {self.message}"
 
 
 @dataclass
@@ -60,8 +64,9 @@ class CheckResult:
         return not self.errors
 
     def errors_for(self, locale: str, step_key: str) -> list[Problem]:
-        prefix = f"{locale}/{step_key}."
-        return [p for p in self.errors if p.file.startswith(prefix) or not p.file.startswith(f"{locale}/")]
+        """The errors in this letter's own files, its language's shared words, or the shared layout."""
+        own = (f"{locale}/{step_key}.", f"{locale}/_")
+        return [p for p in self.errors if p.file.startswith(own) or "/" not in p.file]
 
 
 def _template_line(exc: BaseException, names: Iterable[str]) -> tuple[str, int] | None:
@@ -168,15 +173,45 @@ class Checker:
                 self._step = (locale, step.key)
                 self._check_step(locale, step)
         self._step = None
+        self._check_escalation()
         return CheckResult(sorted(self.problems), checked, frozenset(self.failed))
 
-    def _compile_all(self) -> None:
-        for name in self.catalog.sources:
+    def _check_escalation(self) -> None:
+        """Each letter of the ladder should offer at least what the one before it did."""
+        ladder = self.composer.policy.ladder(EnrollmentKind.LADDER)
+        for before, after in itertools.pairwise(ladder):
+            if after.discount_percent < before.discount_percent:
+                self._add(
+                    f"[[campaign.steps]] {after.key}",
+                    0,
+                    f"the ladder stops escalating: {after.key!r} gives {after.discount_percent}% after "
+                    f"{before.key!r} gave {before.discount_percent}%; a customer who ignored the bigger "
+                    "offer is unlikely to take a smaller one",
+                    "warning",
+                )
+
+    def run_for(self, locale: str, step: Step) -> CheckResult:
+        """The same checks for one letter only: its own files, its language's words, the layout."""
+        used = (f"{locale}/{step.key}.", f"{locale}/_")
+        self._compile_all(lambda name: name.startswith(used) or "/" not in name)
+        self._step = (locale, step.key)
+        self._check_step(locale, step)
+        self._step = None
+        return CheckResult(sorted(self.problems), [(locale, step.key)], frozenset(self.failed))
+
+    def _compile_all(self, wanted: Callable[[str], bool] = lambda name: True) -> None:
+        for name, source in self.catalog.sources.items():
+            if not wanted(name):
+                continue
             env = self.catalog.html_env if name.endswith(".html.j2") else self.catalog.text_env
+            for line, message in lint_template(env, name, source):
+                self._add(name, line, message)
             try:
                 env.get_template(name)
             except TemplateSyntaxError as exc:
                 self._add(exc.name or name, exc.lineno, f"syntax error: {exc.message}")
+            except Exception as exc:  # whatever else compiling can raise, never a traceback
+                self._add(name, 1, f"cannot be compiled: {_explain(exc)}")
         for name, error in self.catalog.inline_errors.items():
             self._add(name, 1, f"CSS could not be inlined once ({error}); inlined per letter", "note")
 
@@ -288,6 +323,11 @@ class Checker:
             if match:
                 return name, source.count("\n", 0, match.start()) + 1
         return None
+
+
+def check_letter(composer: Composer, now: datetime, locale: str, step_key: str) -> CheckResult:
+    """The check of one step in one language (what `preview` needs, far quicker than all of them)."""
+    return Checker(composer, now).run_for(locale, composer.step(step_key))
 
 
 def check(composer: Composer, now: datetime) -> CheckResult:

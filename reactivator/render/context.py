@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from reactivator.config import Settings, SignerSettings
 from reactivator.config.shop import text_in
 from reactivator.core.records import Letter
-from reactivator.render.environment import plain
+from reactivator.render.environment import Untrusted, plain
 from reactivator.render.links import LetterLinks
 from reactivator.render.message import one_line
 
@@ -44,11 +44,11 @@ def pick_products(settings: Settings, letter: Letter, locale: str) -> list[dict[
     if letter.products:
         return [
             {
-                "name": p.product.name_in(locale),
-                "url": p.product.url,
-                "image_url": p.product.image_url or "",
+                "name": Untrusted(p.product.name_in(locale)),
+                "url": Untrusted(p.product.url),
+                "image_url": Untrusted(p.product.image_url or ""),
                 "price": p.product.price_cents / 100,
-                "category": p.product.category,
+                "category": Untrusted(p.product.category or ""),
                 "why": p.why,
             }
             for p in letter.products[: settings.shop.products_per_letter]
@@ -75,8 +75,10 @@ def letter_context(
 ) -> dict[str, Any]:
     """Everything a template may use for this letter, as plain data."""
     shop = settings.shop
-    first = one_line(letter.first_name or "")
-    last = one_line(letter.last_name or "")
+    # What the shop's data says (names, addresses, products) is Untrusted: escaped in HTML,
+    # whatever a template does with it.
+    first = Untrusted(one_line(letter.first_name or ""))
+    last = Untrusted(one_line(letter.last_name or ""))
     last_purchase = letter.last_purchase_at
     days_away = (now - last_purchase).days if last_purchase else 0
     offer = None
@@ -101,8 +103,8 @@ def letter_context(
         "customer": {
             "first_name": first,
             "last_name": last,
-            "full_name": " ".join(p for p in (first, last) if p),
-            "email": letter.email or "",
+            "full_name": Untrusted(" ".join(p for p in (first, last) if p)),
+            "email": Untrusted(letter.email or ""),
             "days_away": days_away,
             "months_away": days_away // 30,
             "last_purchase": last_purchase.date() if last_purchase else None,

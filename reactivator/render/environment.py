@@ -19,16 +19,51 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from jinja2 import BaseLoader, StrictUndefined, pass_context
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import escape
 
 # CLDR's order of plural categories; a template lists the forms its language uses in this order.
 _CATEGORY_ORDER = ("zero", "one", "two", "few", "many")
 
 
+class Untrusted(str):
+    """Text from the shop's data (a customer's or a product's name): escaped in HTML even where a
+    template marks it `|safe`, since Markup() and escape() both go through __html__."""
+
+    __slots__ = ()
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+# Beyond these, an operation would only ever be a mistake or an attack (a number of
+# thousands of digits, a string of gigabytes) and is refused with a plain message.
+MAX_EXPONENT = 100
+MAX_REPEAT = 10_000
+
+
+class LetterSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, with `**` and `*` held to sizes a letter could need."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"a power of {right} is too large for a letter (at most {MAX_EXPONENT})")
+        if operator == "*":
+            sizes = [v for v in (left, right) if isinstance(v, int) and not isinstance(v, bool)]
+            if any(isinstance(v, str | list | tuple) for v in (left, right)) and any(
+                abs(n) > MAX_REPEAT for n in sizes
+            ):
+                raise SecurityError(f"repeating text more than {MAX_REPEAT:,} times is not allowed")
+        return super().call_binop(context, operator, left, right)
+
+
 def make_environment(loader: BaseLoader, *, html: bool) -> ImmutableSandboxedEnvironment:
     """A sandboxed environment; `html` turns autoescaping on."""
-    env = ImmutableSandboxedEnvironment(
+    env = LetterSandbox(
         loader=loader,
         autoescape=html,
         undefined=StrictUndefined,
@@ -110,7 +145,7 @@ def _form_index(count: int, loc: Locale) -> int:
 
 def plain(value: Any) -> Any:
     """Context values must be plain data; anything else is a programming error caught early."""
-    if value is None or isinstance(value, str | int | float | bool | Decimal | date):
+    if value is None or isinstance(value, str | int | float | bool | Decimal | date):  # Untrusted is a str
         return value
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}

@@ -122,7 +122,9 @@ def encoded_subject(subject: str) -> str:
     "сноваВас").
     """
     text = one_line(subject)
-    charset = "us-ascii" if text.isascii() else "utf-8"
+    # ASCII that looks like an encoded word ("=?utf-8?b?...?=", from a customer's name) is
+    # encoded itself, or mail clients would decode it into whatever it hides.
+    charset = "us-ascii" if text.isascii() and "=?" not in text else "utf-8"
     return Header(text, charset, maxlinelen=78, header_name="Subject").encode(linesep="\r\n")
 
 
@@ -133,7 +135,11 @@ def mailbox(header: str, name: str, address: str) -> str:
     one would have to be split into several encoded words, which clients join
     inconsistently, so it is left out rather than garbled.
     """
-    formatted = formataddr((one_line(name), address), charset="utf-8")
+    name = one_line(name)
+    if "=?" in name:  # looks like an encoded word: encode it, so that clients show it as written
+        formatted = f"{Header(name, 'utf-8').encode()} <{address}>"
+    else:
+        formatted = formataddr((name, address), charset="utf-8")
     return formatted if len(header) + 2 + len(formatted) <= _HEADER_WIDTH else address
 
 

@@ -59,6 +59,12 @@ def letters_of(settings: Settings, now: datetime, tokens: Tokens) -> tuple[Compo
     return composer, result
 
 
+def one_letter_composer(app: App, now: datetime) -> Composer:
+    """The current templates without the full check (a preview checks its one letter itself)."""
+    folder = app.settings.templates.dir
+    return Composer(app.settings, Catalog(folder, read_folder(folder)), Tokens(signing_keys(app, now)))
+
+
 def checked_composer(app: App, now: datetime) -> Composer:
     """A composer whose every template passed the check; TemplateError otherwise."""
     composer, result = load_letters(app, now)

@@ -21,7 +21,8 @@ from reactivator.core.model import (
 from reactivator.core.records import Letter
 from reactivator.db import letters as letter_rows
 from reactivator.db.customers import CustomerSummary, find_customer
-from reactivator.errors import InputError, UnknownCustomerError
+from reactivator.errors import InputError, TemplateError, UnknownCustomerError
+from reactivator.render.check import template_problem
 from reactivator.render.composer import Composed, Composer
 from reactivator.service import passes
 from reactivator.service.app import App
@@ -79,7 +80,7 @@ def preview_customer(
         queued = letter_rows.load(conn, [queued_id])[0] if queued_id is not None else None
     if queued is not None and step_key in (None, queued.step_key):
         source = f"letter #{queued.letter_id}, queued for {queued.step_key}"
-        return Preview(composer.compose(queued, now), queued.step_key, source)
+        return Preview(_compose(app, composer, queued, now), queued.step_key, source)
     if step_key is not None:
         step = composer.step(step_key)
         source = f"step {step.key} as asked (placeholder coupon)"
@@ -96,4 +97,13 @@ def preview_customer(
         source = f"the {step.key} letter a pass now would queue (placeholder coupon)"
     if not customer.email:
         raise InputError(f"customer {customer.external_id} was erased; there is no letter to preview")
-    return Preview(composer.compose(_letter_for(customer, step, app, now), now), step.key, source)
+    return Preview(_compose(app, composer, _letter_for(customer, step, app, now), now), step.key, source)
+
+
+def _compose(app: App, composer: Composer, letter: Letter, now: datetime) -> Composed:
+    """The letter, or a TemplateError naming file:line: a broken template never shows a traceback."""
+    try:
+        return composer.compose(letter, now)
+    except Exception as exc:
+        problem = template_problem(exc, composer.catalog.sources)
+        raise TemplateError([str(problem)], str(app.settings.templates.dir)) from None
