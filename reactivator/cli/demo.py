@@ -34,7 +34,14 @@ def demo(
             f"and written to [bold]{outbox}/[/] (.eml as received, .html to open in a browser).\n"
             f"See what the letters caused, with charts:\n"
             f"  REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} console   (http://127.0.0.1:8027/)\n"
-            f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} run --dry-run\n"
+            f"Every letter, as a customer of each language got it, is in [bold]{outbox}/samples/[/]; see one "
+            f"in a browser:\n"
+            + "".join(
+                f"  REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} preview {s.customer} "
+                f"--step {s.step_key} --open   ({s.locale})\n"
+                for s in result.samples[:2]
+            )
+            + f"Try: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} run --dry-run\n"
             f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} report\n"
             f"and: REACTIVATOR_DATABASE__URL=sqlite:///{db} {program()} daemon --capture {outbox}"
         )

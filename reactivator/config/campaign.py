@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from reactivator.config import demo_shop
 from reactivator.config.checks import SLUG
 from reactivator.config.section import Section
+from reactivator.core.routes import survey_code
 
 
 class SegmentSettings(Section):
@@ -106,6 +107,8 @@ class CampaignSettings(Section):
                 )
         if len(set(v)) != len(v):
             raise ValueError("survey reasons must be unique")
+        if len({survey_code(r) for r in v}) != len(v):  # a checksum shared: rename one of them
+            raise ValueError("two survey reasons share a link code; rename one of them")
         return v
 
     @field_validator("exclude_tags", "include_tags")

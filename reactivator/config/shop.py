@@ -68,13 +68,19 @@ def _defaults(model: type[Section], rows: tuple[dict[str, Any], ...]) -> Any:
 
 
 class ShopSettings(Section):
-    name: str = "Demo Shop"
+    # The name, and below the postal address, once or per language: { en = "...", ru = "..." }.
+    name: str | Localized = Localized({"en": "Demo Shop", "ru": "Демо-магазин"})
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
     default_locale: str = DEFAULT_LOCALE
     default_timezone: str = "UTC"
     website_url: str = "https://shop.example.com"
     # Shown in every letter's footer; anti-spam laws (CAN-SPAM, 38-FZ) require it.
-    postal_address: str = "Demo Shop Ltd, 1 Market Street, Springfield, 12345"
+    postal_address: str | Localized = Localized(
+        {
+            "en": "Demo Shop Ltd, 1 Market Street, Springfield, 12345",
+            "ru": "ООО «Демо-магазин», 123456, Москва, ул. Торговая, д. 1",
+        }
+    )
     phone: str = "+1 555 0100"
     support_email: str = "care@shop.example.com"
     logo_url: str = "https://shop.example.com/static/email/logo.png"
@@ -114,6 +120,13 @@ class ShopSettings(Section):
         return check_zone(v)
 
     _urls = field_validator("website_url", "logo_url", "assets_url")(check_url)
+
+    def name_in(self, locale: str | None = None) -> str:
+        """The shop's name in `locale` (default: the shop's default language)."""
+        return text_in(self.name, locale or self.default_locale)
+
+    def address_in(self, locale: str | None = None) -> str:
+        return text_in(self.postal_address, locale or self.default_locale)
 
 
 class SignerSettings(Section):

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, and_, func, insert, select
 
 from reactivator.core.model import LetterStatus
 from reactivator.db.dialect import insert_for
-from reactivator.db.tables import engagements, letters, survey_answers
+from reactivator.db.tables import customers, engagements, letters, survey_answers
 
 
 class LetterRef(NamedTuple):
@@ -23,6 +23,14 @@ def letter_ref(conn: Connection, letter_id: int) -> LetterRef | None:
         select(letters.c.customer_id, letters.c.sent_at).where(letters.c.id == letter_id)
     ).first()
     return LetterRef(row.customer_id, row.sent_at) if row else None
+
+
+def reader_facts(conn: Connection, customer_id: int) -> tuple[str | None, str]:
+    """A letter's reader as its pages need them: their language and whether they still get letters."""
+    row = conn.execute(
+        select(customers.c.locale, customers.c.subscription).where(customers.c.id == customer_id)
+    ).one()
+    return row.locale, row.subscription
 
 
 def record_engagement(

@@ -246,6 +246,18 @@ def sent_between(conn: Connection, start: datetime, end: datetime) -> list[SentL
     return [SentLetter(r.id, r.customer_id, r.external_id, r.sent_at) for r in conn.execute(query)]
 
 
+def sent_by_step_and_locale(conn: Connection, limit: int = 5000) -> list[tuple[str, str | None, str]]:
+    """(step key, customer's locale, customer's id) of the letters sent last, newest first."""
+    query = (
+        select(letters.c.step_key, customers.c.locale, customers.c.external_id)
+        .select_from(letters.join(customers, customers.c.id == letters.c.customer_id))
+        .where(letters.c.status == LetterStatus.SENT.value, customers.c.email.is_not(None))
+        .order_by(letters.c.sent_at.desc(), letters.c.id.desc())
+        .limit(limit)
+    )
+    return [(r.step_key, r.locale, r.external_id) for r in conn.execute(query)]
+
+
 def latest_sent_letter(conn: Connection) -> SentLetter | None:
     """The letter sent last (`reactivator doctor` follows its unsubscribe link)."""
     row = conn.execute(

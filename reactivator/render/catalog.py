@@ -150,3 +150,21 @@ class Catalog:
         if name in self.sources:
             return self.text_env.get_template(name).render(context)
         return str(get_text(html, _TEXT_FROM_HTML)).strip() + "\n"
+
+
+_LABELS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def survey_labels(folder: Path, locale: str) -> dict[str, str]:
+    """The survey's answers as the marketer words them in `<locale>/_strings.j2` (by reason);
+    {} when the file or its `survey_labels` is missing or broken (the page then shows the reasons)."""
+    sources = read_folder(folder)
+    key = (version_of(sources), locale)
+    if key not in _LABELS:
+        env = make_environment(SnapshotLoader(sources), html=False)
+        try:
+            labels = getattr(env.get_template(f"{locale}/_strings.j2").module, "survey_labels", {})
+        except Exception:
+            labels = {}
+        _LABELS[key] = {str(k): str(v) for k, v in dict(labels).items()} if isinstance(labels, dict) else {}
+    return _LABELS[key]

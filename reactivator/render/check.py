@@ -266,7 +266,7 @@ class Checker:
             self._add(names["html"], 0, 'no unsubscribe link: add <a href="{{ links.unsubscribe }}">')
         if unsubscribe not in composed.untracked_text:
             self._add(text_name, 0, "no unsubscribe link in the plain text: add {{ links.unsubscribe }}")
-        address = " ".join(self.composer.settings.shop.postal_address.split())
+        address = " ".join(self.composer.settings.shop.address_in(locale).split())
         if address not in " ".join(visible_html.split()):
             self._add(
                 names["html"], 0, "no postal address: add {{ shop.postal_address }} (the law requires it)"

@@ -118,10 +118,10 @@ def letter_context(
         },
         "offer": offer,
         "shop": {
-            "name": shop.name,
+            "name": shop.name_in(locale),
             "url": shop.website_url,
             "currency": shop.currency,
-            "postal_address": shop.postal_address,
+            "postal_address": shop.address_in(locale),
             "phone": shop.phone,
             "support_email": shop.support_email,
             "logo_url": shop.logo_url,
@@ -134,6 +134,7 @@ def letter_context(
         "links": {
             "cta": f"{shop.website_url}/?{urlencode(utm)}",
             "unsubscribe": links.unsubscribe,
+            "survey": links.survey_page,
         },
         "survey": [{"reason": r, "url": links.survey(r)} for r in settings.campaign.survey_reasons],
     }

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 from itsdangerous import BadData, Serializer, Signer, want_bytes
 
-from reactivator.core.routes import CLICK, OPEN, SIGNED_ROUTES, SURVEY, UNSUBSCRIBE, SignedRoute
+from reactivator.core.routes import CLICK, OPEN, SIGNED_ROUTES, SURVEY, UNSUBSCRIBE, SignedRoute, survey_code
 from reactivator.errors import InputError
 
 # An absolute link in an <a href="..."> of rendered (escaped) HTML.
@@ -167,9 +167,14 @@ class LetterLinks:
     def _survey_token(self) -> str:
         return self.tokens.for_customer(SURVEY, self.customer_id, self.letter_id)
 
+    @property
+    def survey_page(self) -> str:
+        """The page that lists the survey's answers (the plain-text letter links there once)."""
+        return self.base_url + f"/{SURVEY.prefix}/{self._survey_token}"
+
     def survey(self, reason: str) -> str:
         """One signed token per letter; the reason follows it and is checked against the configured list."""
-        return self.base_url + SURVEY.path(self._survey_token, reason=reason)
+        return self.base_url + SURVEY.path(self._survey_token, reason=survey_code(reason))
 
     @property
     def open_pixel(self) -> str:

@@ -23,7 +23,7 @@ def export_customer(app: App, ref: str, now: datetime) -> dict[str, Any]:
         if found is None:
             raise UnknownCustomerError(ref)
         data = customer_data(conn, found.id)
-    return {"exported_at": now.isoformat(), "shop": app.settings.shop.name, **data}
+    return {"exported_at": now.isoformat(), "shop": app.settings.shop.name_in(), **data}
 
 
 def write_data_request(app: App, request_id: str, ref: str, now: datetime) -> Path | None:

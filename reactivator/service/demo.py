@@ -44,6 +44,7 @@ from reactivator.mail.capture import CaptureServer
 from reactivator.mail.memory import MemoryMailer
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.delivery import SendReport, send_due, send_with_configured_mailer
+from reactivator.service.demo_samples import Sample, write_samples
 from reactivator.service.feedback_intake import Intake, IntakeReport
 from reactivator.service.imports import record_customers
 from reactivator.service.passes import PassReport, enroll_and_queue
@@ -78,6 +79,7 @@ class DemoResult:
     sent: SendReport
     campaign: CampaignReport
     letters_written: int
+    samples: list[Sample]  # one letter per step and language, with a customer who had it
 
 
 def make_shop(now: datetime, seed: int = SEED) -> tuple[list[CustomerRecord], list[OrderRecord]]:
@@ -227,7 +229,8 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
         sent = asyncio.run(send_with_configured_mailer(live, now))
         live.db.dispose()
     results = campaign_report(app, now)
-    return DemoResult(segments(app, now, detail=True), report, sent, results, capture.received)
+    samples = write_samples(app, now, outbox_dir / "samples")
+    return DemoResult(segments(app, now, detail=True), report, sent, results, capture.received, samples)
 
 
 def _feed_orders(app: App, pending: list[OrderRecord], until: datetime) -> list[OrderRecord]:

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from reactivator.core.engagement import is_machine
+from reactivator.core.locales import LOCALES
 from reactivator.core.model import Subscription
-from reactivator.core.routes import SURVEY, UNSUBSCRIBE, SignedRoute
+from reactivator.core.routes import SURVEY, UNSUBSCRIBE, SignedRoute, survey_code, survey_reason
 from reactivator.db import engagement as repo
 from reactivator.db.customers import set_subscription
 from reactivator.errors import InputError
+from reactivator.render.catalog import survey_labels
 from reactivator.render.links import Tokens
 from reactivator.service.app import App
 from reactivator.service.imports import FUTURE_SLACK, record_purchase
@@ -45,6 +47,13 @@ class Visit:
     user_agent: str | None
     method: str
     now: datetime
+
+
+@dataclass(frozen=True)
+class Reader:
+    locale: str
+    subscribed: bool
+    shop: str  # the shop's name in their language
 
 
 @dataclass
@@ -95,6 +104,22 @@ class Engagement:
         """Validate an unsubscribe token without acting on it (the GET confirmation page)."""
         self._customer_of(token, UNSUBSCRIBE)
 
+    def reader(self, token: str, route: SignedRoute) -> Reader:
+        """Who opened one of the letter's pages: their language, and whether they still get letters."""
+        customer_id, _, _ = self._customer_of(token, route)
+        with self.app.db.read() as conn:
+            locale, subscription = repo.reader_facts(conn, customer_id)
+        shop = self.app.settings.shop
+        language = locale if locale in LOCALES else shop.default_locale
+        return Reader(language, subscription == Subscription.SUBSCRIBED.value, shop.name_in(language))
+
+    def survey_choices(self, token: str) -> tuple[Reader, list[tuple[str, str]]]:
+        """The survey's answers for this reader: (link code, words), in their language."""
+        reader = self.reader(token, SURVEY)
+        labels = survey_labels(self.app.settings.templates.dir, reader.locale)
+        reasons = self.app.settings.campaign.survey_reasons
+        return reader, [(survey_code(r), labels.get(r, r.replace("-", " "))) for r in reasons]
+
     def unsubscribe(self, token: str, now: datetime) -> bool:
         """Opt the customer out at once; False if they already were."""
         customer_id, _, _ = self._customer_of(token, UNSUBSCRIBE)
@@ -104,8 +129,10 @@ class Engagement:
     def survey(self, token: str, reason: str, visit: Visit) -> bool:
         """Record a survey answer; False (nothing written) when a machine followed the link."""
         customer_id, letter_id, ref = self._customer_of(token, SURVEY)
-        if reason not in self.app.settings.campaign.survey_reasons:
+        answer = survey_reason(reason, self.app.settings.campaign.survey_reasons)
+        if answer is None:
             raise NotFound(f"no survey answer {reason!r}")
+        reason = answer
         if self._machine(visit, ref):
             return False
         with self.app.db.write() as conn:

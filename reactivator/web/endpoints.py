@@ -25,10 +25,18 @@ from reactivator.core.routes import CLICK, OPEN, SURVEY, UNSUBSCRIBE
 from reactivator.db.engagement import engagement_counts, letter_counts
 from reactivator.errors import InputError, SignatureError
 from reactivator.feedback.esp.ses import Fetch, fetch_https
-from reactivator.service.engagement import SIGNATURE_HEADER, Engagement, NotFound, Unauthorized, Visit
+from reactivator.service.engagement import (
+    SIGNATURE_HEADER,
+    Engagement,
+    NotFound,
+    Reader,
+    Unauthorized,
+    Visit,
+)
 from reactivator.service.esp_webhooks import EspWebhooks
 from reactivator.service.readiness import Readiness
 from reactivator.service.shop_webhooks import ShopWebhooks
+from reactivator.web.reader_words import words
 from reactivator.web.rendering import pages
 
 MAX_BODY_BYTES = 64 * 1024
@@ -123,16 +131,28 @@ def build_web_app(
     `registry` holds the caller's own metrics (the daemon's); the ledger's gauges are added to it.
     `esp_fetch` fetches SNS signing certificates (HTTPS on SNS hosts only).
     """
-    shop = engagement.app.settings.shop.name
     registry = registry or CollectorRegistry(auto_describe=False)
     registry.register(_LetterCollector(engagement))
     readiness = Readiness(engagement.app)
 
-    def page(title: str, text: str = "", confirm: bool = False, status: int = 200) -> HTMLResponse:
+    def page(
+        reader: Reader | None, title: str, text: str = "", status: int = 200, **more: Any
+    ) -> HTMLResponse:
+        """A page a letter's reader opens, in their language (the shop's default when unknown)."""
+        settings = engagement.app.settings
+        lang = reader.locale if reader else settings.shop.default_locale
+        name = reader.shop if reader else settings.shop.name_in(lang)
+        said = words(lang, name)
         body = pages.get_template("unsubscribe.html").render(
-            shop=shop, title=title, text=text, confirm=confirm
+            lang=lang,
+            shop=name,
+            title=said.get(title, title),
+            text=said.get(text, text),
+            back=said["back"],
+            back_url=settings.shop.website_url,
+            **more,
         )
-        return HTMLResponse(body, status_code=status, headers=_NO_STORE)
+        return HTMLResponse(body, headers=_NO_STORE)
 
     @_guarded
     async def pixel(request: Request) -> Response:
@@ -147,10 +167,19 @@ def build_web_app(
     @_guarded
     async def unsubscribe(request: Request) -> Response:
         token = _token(request)
+        reader = await run_in_threadpool(engagement.reader, token, UNSUBSCRIBE)
         if request.method != "POST":
             # A GET only asks: link scanners open every link, and must not unsubscribe anyone.
-            await run_in_threadpool(engagement.check_unsubscribe, token)
-            return page("Unsubscribe", confirm=True)
+            if not reader.subscribed:
+                return page(reader, "already_title", "already_text")
+            said = words(reader.locale, reader.shop)
+            return page(
+                reader,
+                "unsubscribe_title",
+                confirm=True,
+                question=said["unsubscribe_question"],
+                button=said["unsubscribe_button"],
+            )
         try:
             body = await _body(request)
         except _TooLarge:
@@ -159,17 +188,23 @@ def build_web_app(
         if b"List-Unsubscribe=One-Click" not in body:
             raise InputError("expected List-Unsubscribe=One-Click")
         await run_in_threadpool(engagement.unsubscribe, token, _now())
-        return page(
-            "You are unsubscribed", "You will get no more of these letters. / Вы отписаны от этих писем."
-        )
+        return page(reader, "unsubscribed_title", "unsubscribed_text")
+
+    @_guarded
+    async def survey_page(request: Request) -> Response:
+        """The survey's answers on a page of their own (the plain-text letter links here once)."""
+        token = _token(request)
+        reader, choices = await run_in_threadpool(engagement.survey_choices, token)
+        base = engagement.app.settings.web.base_url + SURVEY.path(token, reason="").rstrip("/")
+        return page(reader, "survey_title", "survey_text", choices=choices, base=base)
 
     @_guarded
     async def survey(request: Request) -> Response:
         reason = str(request.path_params["reason"])
-        await run_in_threadpool(engagement.survey, _token(request), reason, _visit(request))
-        return page(
-            "Thank you", "Your answer helps us get better. / Спасибо, Ваш ответ поможет нам стать лучше."
-        )
+        token = _token(request)
+        await run_in_threadpool(engagement.survey, token, reason, _visit(request))
+        reader = await run_in_threadpool(engagement.reader, token, SURVEY)
+        return page(reader, "thanks_title", "thanks_text")
 
     @_guarded
     async def purchase(request: Request) -> Response:
@@ -213,6 +248,7 @@ def build_web_app(
         Route(CLICK.pattern, click, methods=["GET"]),
         Route(UNSUBSCRIBE.pattern, unsubscribe, methods=["GET", "POST"]),
         Route(SURVEY.pattern, survey, methods=["GET"]),
+        Route(f"/{SURVEY.prefix}/{{token}}", survey_page, methods=["GET"]),
         Route("/webhooks/purchase", purchase, methods=["POST"]),
         Route("/webhooks/shopify", shop_webhook(shops.shopify), methods=["POST"]),
         Route("/webhooks/woocommerce", shop_webhook(shops.woocommerce), methods=["POST"]),

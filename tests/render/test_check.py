@@ -147,4 +147,4 @@ def test_a_step_without_a_text_template_gets_its_text_from_the_html(
     composed = composer.compose(letter, NOW)
     assert "<td" not in composed.untracked_text
     assert "<a " not in composed.untracked_text
-    assert composer.settings.shop.postal_address in composed.untracked_text
+    assert composer.settings.shop.address_in(composed.locale) in composed.untracked_text

@@ -21,7 +21,7 @@ writes: list[str] = []
 
 def notes_section(state: ConsoleState) -> list[BaseRoute]:
     async def show(request: Request) -> Response:
-        return PlainTextResponse(f"notes for {state.app.settings.shop.name}")
+        return PlainTextResponse(f"notes for {state.app.settings.shop.name_in()}")
 
     async def write(request: Request) -> Response:
         writes.append((await request.body()).decode())

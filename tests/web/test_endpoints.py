@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from reactivator.core.routes import survey_code
 from reactivator.db.customers import find_customer
 from reactivator.db.tables import engagements, letters, orders, survey_answers
 from reactivator.mail.memory import MemoryMailer
@@ -63,7 +64,7 @@ def site(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     port = free_port()
     app = app_from_settings(make_settings(db_url, web={"base_url": f"http://127.0.0.1:{port}"}))
     for name in ("ann", "bob", "cid"):
-        dormant_customer(app, name, NOW, 100)
+        dormant_customer(app, name, NOW, 100, locale="ru" if name == "cid" else "en")
     enroll_and_queue(app, NOW)
     mailer = MemoryMailer()
     asyncio.run(send_due(app, mailer, NOW))
@@ -151,17 +152,45 @@ def test_one_click_unsubscribe_follows_rfc_8058(site: Site) -> None:
 
 
 def test_survey_answers_are_recorded_for_people_only(site: Site) -> None:
-    answer = next(u for u in site.links["cid"] if u.endswith("/too-expensive"))
+    code = survey_code("too-expensive")
+    answer = next(u for u in site.links["cid"] if u.endswith(f"/{code}"))
+    assert "too-expensive" not in " ".join(site.links["cid"])  # codes, not words, in the links
     assert site.http.get(answer, headers={"User-Agent": PROXY}).status_code == 200
     assert site.count(survey_answers) == 0
-    assert site.http.get(answer, headers={"User-Agent": BROWSER}).status_code == 200
-    other = answer.replace("/too-expensive", "/delivery")
+    thanks = site.http.get(answer, headers={"User-Agent": BROWSER})
+    assert thanks.status_code == 200
+    assert "Спасибо" in thanks.text  # cid reads Russian
+    assert 'href="https://shop.example.com"' in thanks.text  # and the page leads back to the shop
+    other = answer.replace(f"/{code}", "/delivery")  # the first letters named the reason: still read
     assert site.http.get(other, headers={"User-Agent": BROWSER}).status_code == 200
     with site.app.db.read() as conn:
         assert list(conn.execute(select(survey_answers.c.reason)).scalars()) == [
             "delivery"
         ]  # the latest wins
-    assert site.http.get(answer.replace("/too-expensive", "/not-a-reason")).status_code == 404
+    assert site.http.get(answer.replace(f"/{code}", "/not-a-reason")).status_code == 404
+
+
+def test_the_survey_page_lists_the_answers_in_the_readers_language(site: Site) -> None:
+    answer = site.link("cid", "s")
+    listing = site.http.get(answer.rsplit("/", 1)[0], headers={"User-Agent": BROWSER})
+    assert listing.status_code == 200
+    assert 'lang="ru"' in listing.text
+    assert "Слишком дорого" in listing.text  # the marketer's words from ru/_strings.j2
+    assert f"/{survey_code('too-expensive')}" in listing.text
+    assert site.count(survey_answers) == 0  # opening the list answers nothing
+
+
+def test_the_unsubscribe_page_speaks_the_readers_language_and_knows_it_is_done(site: Site) -> None:
+    link = site.link("cid", "u")
+    first = site.http.get(link, headers={"User-Agent": BROWSER})
+    assert ('lang="ru"' in first.text, "Отписаться" in first.text) == (True, True)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    site.http.post(link, content=b"List-Unsubscribe=One-Click", headers=form)
+    again = site.http.get(link, headers={"User-Agent": BROWSER})
+    assert "Вы уже отписаны" in again.text
+    assert 'id="confirm"' not in again.text  # nothing left to ask
+    english = site.http.get(site.link("ann", "u"), headers={"User-Agent": BROWSER})
+    assert 'lang="en"' in english.text
 
 
 def signed(body: bytes, secret: str = SECRET) -> dict[str, str]:

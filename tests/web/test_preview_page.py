@@ -117,7 +117,7 @@ def test_a_broken_template_shows_file_and_line_never_a_stack_trace(
     assert "syntax error" in problems
     assert "Traceback" not in page.content()
     page.goto(preview_server.url + "/letters")
-    assert "errors" in page.locator("#ladder tr[data-step=we-miss-you]").inner_text()
+    assert "1 error" in page.locator("#ladder tr[data-step=we-miss-you]").inner_text()
 
 
 def test_a_real_customer_can_be_previewed_by_id(preview_server: PreviewServer, browser: Any) -> None:

@@ -28,7 +28,7 @@ from reactivator.web.rendering import pages
 
 def _page(name: str, state: ConsoleState, status: int = 200, **context: Any) -> HTMLResponse:
     shop = state.app.settings.shop
-    html = pages.get_template(name).render(shop=shop.name, currency=shop.currency, **context)
+    html = pages.get_template(name).render(shop=shop.name_in(), currency=shop.currency, **context)
     return HTMLResponse(html, status_code=status)
 
 

@@ -66,7 +66,7 @@ def preview_routes(state: ConsoleState) -> list[BaseRoute]:
             locales=composer.locales,
             samples=SAMPLE_NAMES,
             result=result,
-            shop=state.app.settings.shop.name,
+            shop=state.app.settings.shop.name_in(),
         )
 
     async def letter(request: Request) -> Response:
@@ -85,7 +85,7 @@ def preview_routes(state: ConsoleState) -> list[BaseRoute]:
             "width": "mobile" if request.query_params.get("width") == "mobile" else "desktop",
             "notice": request.query_params.get("notice", ""),
             "query": request.url.query,
-            "shop": state.app.settings.shop.name,
+            "shop": state.app.settings.shop.name_in(),
         }
         try:
             composed = await asyncio.to_thread(_compose, state, composer, locale, step, request)
