@@ -128,6 +128,11 @@ def preview(
             with tempfile.NamedTemporaryFile(suffix=suffix, prefix="reactivator-preview-", delete=False) as f:
                 target = Path(f.name)
         if target is not None:
+            if fmt is PreviewFormat.html:  # the demo shop's pictures drawn beside the file
+                from reactivator.config.demo_images import write_local
+
+                local = write_local(content.decode(), target.parent, f"{target.stem}-images")
+                content = local.encode()
             target.write_bytes(content)
             views.err.print(f"written to {escape(str(target))}")
             if open_it:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 _SITE = "https://shop.example.com"
-_ASSETS = f"{_SITE}/static/email"
+ASSETS = f"{_SITE}/static/email"  # the demo shop's pictures (drawn by config/demo_images.py)
 
 MENU: tuple[dict[str, Any], ...] = (
     {"label": {"en": "New in", "ru": "Новинки"}, "url": f"{_SITE}/new"},
@@ -19,7 +19,7 @@ MENU: tuple[dict[str, Any], ...] = (
 )
 
 SOCIAL: tuple[dict[str, Any], ...] = tuple(
-    {"name": name, "url": url, "icon_url": f"{_ASSETS}/social/{icon}.png"}
+    {"name": name, "url": url, "icon_url": f"{ASSETS}/social/{icon}.png"}
     for name, url, icon in (
         ("Instagram", "https://instagram.com/demoshop", "instagram"),
         ("Telegram", "https://t.me/demoshop", "telegram"),
@@ -42,7 +42,7 @@ PRODUCTS: tuple[dict[str, Any], ...] = tuple(
     {
         "name": {"en": name, "ru": name_ru},
         "url": f"{_SITE}/p/{slug}",
-        "image_url": f"{_ASSETS}/products/{slug}.jpg",
+        "image_url": f"{ASSETS}/products/{slug}.jpg",
         "price": price,
         "category": category,
     }
@@ -53,12 +53,12 @@ SIGNERS: tuple[dict[str, Any], ...] = (
     {
         "name": {"en": "Anna Petrova", "ru": "Анна Петрова"},
         "role": {"en": "Head of customer care", "ru": "Руководитель службы заботы"},
-        "photo_url": f"{_ASSETS}/team/anna.jpg",
+        "photo_url": f"{ASSETS}/team/anna.jpg",
     },
     {
         "name": {"en": "Mark Ellis", "ru": "Марк Эллис"},
         "role": {"en": "Founder", "ru": "Основатель"},
-        "photo_url": f"{_ASSETS}/team/mark.jpg",
+        "photo_url": f"{ASSETS}/team/mark.jpg",
     },
 )
 

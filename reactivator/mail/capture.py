@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import socket
 import threading
+from collections.abc import Callable
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,8 +21,9 @@ from aiosmtpd.controller import Controller
 
 
 class _WriteToFolder:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, html_filter: Callable[[str, Path], str] | None) -> None:
         self.folder = folder
+        self.html_filter = html_filter
         self.count = 0
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
@@ -37,17 +39,23 @@ class _WriteToFolder:
         if isinstance(parsed, EmailMessage):
             html = parsed.get_body(("html",))
             if html is not None:
-                (self.folder / f"{stem}.html").write_text(str(html.get_content()), encoding="utf-8")
+                page = str(html.get_content())
+                if self.html_filter is not None:
+                    page = self.html_filter(page, self.folder)
+                (self.folder / f"{stem}.html").write_text(page, encoding="utf-8")
         return "250 2.0.0 captured"
 
 
 class CaptureServer:
     """`with CaptureServer(folder) as server:` listens on 127.0.0.1:`server.port`."""
 
-    def __init__(self, folder: Path, port: int = 0) -> None:
+    def __init__(
+        self, folder: Path, port: int = 0, html_filter: Callable[[str, Path], str] | None = None
+    ) -> None:
+        """`html_filter(html, folder)` may change the `.html` copy (the demo draws its pictures there)."""
         self.folder = folder
         self.port = port or free_port()
-        self._handler = _WriteToFolder(folder)
+        self._handler = _WriteToFolder(folder, html_filter)
         self._controller = Controller(self._handler, hostname="127.0.0.1", port=self.port)
 
     @property

@@ -111,7 +111,8 @@ class _Scan(HTMLParser):
         a = dict(attrs)
         line = self.getpos()[0]
         if tag == "img":
-            if not (a.get("alt") or "").strip():
+            # alt="" marks a decorative image (screen readers skip it); no alt at all is the mistake.
+            if a.get("alt") is None:
                 self.images_without_alt.append((line, a.get("src") or "?"))
             if self._link:
                 self._link = (self._link[0], self._link[1], True)
@@ -294,7 +295,12 @@ class Checker:
         scan.feed(raw)
         for _line, src in scan.images_without_alt:
             file, line = self._locate_tag(html_files, "img", "alt") or self._locate(html_files, "<img")
-            self._add(file, line, f"an image has no alt text ({src}); letters are often read with images off")
+            self._add(
+                file,
+                line,
+                f"an image has no alt text ({src}); letters are often read with images off "
+                '(alt="" for a purely decorative one)',
+            )
         for _line, href in scan.empty_links:
             file, line = self._locate_empty_link(html_files) or self._locate(html_files, "<a")
             self._add(file, line, f"a link goes nowhere or has no text ({href})")
@@ -309,7 +315,7 @@ class Checker:
             )
 
     def _locate_tag(self, names: Iterable[str], tag: str, attribute: str) -> tuple[str, int] | None:
-        pattern = re.compile(rf"<{tag}\b(?![^>]*\b{attribute}=\"[^\"]+\")[^>]*>", re.I | re.S)
+        pattern = re.compile(rf"<{tag}\b(?![^>]*\b{attribute}=)[^>]*>", re.I | re.S)
         return self._first_match(names, pattern)
 
     def _locate_empty_link(self, names: Iterable[str]) -> tuple[str, int] | None:

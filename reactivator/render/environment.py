@@ -72,7 +72,7 @@ def make_environment(loader: BaseLoader, *, html: bool) -> ImmutableSandboxedEnv
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=money, date=long_date, plural=plural, number=number)
+    env.filters.update(money=money, date=long_date, plural=plural, number=number, away=away)
     return env
 
 
@@ -133,6 +133,27 @@ def plural(ctx: Context, count: int, *forms: str) -> str:
         raise ValueError("plural needs the word forms, e.g. plural('day', 'days')")
     loc = _locale(ctx)
     return f"{_number(count, loc)} {forms[min(_form_index(count, loc), len(forms) - 1)]}"
+
+
+# How long someone has been away, said as people say it: counting exact days reads like surveillance.
+_AWAY = {
+    "en": ("a few weeks", ("month", "months"), "over a year", ("year", "years")),
+    "ru": ("несколько недель", ("месяц", "месяца", "месяцев"), "больше года", ("год", "года", "лет")),
+}
+
+
+@pass_context
+def away(ctx: Context, days: int) -> str:
+    """`days` away in words: "a few weeks", "7 months", "over a year", "2 years" (and in Russian)."""
+    loc = _locale(ctx)
+    weeks, months, a_year, years = _AWAY.get(loc.language, _AWAY["en"])
+    if days < 60:
+        return weeks
+    if days < 365:
+        return plural(ctx, days // 30, *months)
+    if days < 730:
+        return a_year
+    return plural(ctx, days // 365, *years)
 
 
 @lru_cache(maxsize=4096)

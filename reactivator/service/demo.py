@@ -30,6 +30,7 @@ from pathlib import Path
 from faker import Faker
 
 from reactivator.config import DatabaseSettings, load_settings
+from reactivator.config.demo_images import write_local
 from reactivator.config.demo_shop import CATALOG
 from reactivator.core.feedback import FeedbackEvent, FeedbackKind
 from reactivator.core.model import Subscription
@@ -220,7 +221,7 @@ def run_demo(db_path: Path, outbox_dir: Path, now: datetime, config: Path | None
             pending = sorted(pending + _responses(app, rng, at), key=lambda o: o.placed_at)
     assert report is not None
     # Today's letters go through the real SMTP path into a capture server.
-    with CaptureServer(outbox_dir) as capture:
+    with CaptureServer(outbox_dir, html_filter=write_local) as capture:
         live = app_from_settings(
             settings.model_copy(
                 update={"smtp": settings.smtp.model_copy(update={"host": "127.0.0.1", "port": capture.port})}

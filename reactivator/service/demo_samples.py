@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from reactivator.config.demo_images import write_local
 from reactivator.db.letters import sent_by_step_and_locale
 from reactivator.service.app import App
 from reactivator.service.letters import checked_composer
@@ -44,6 +45,6 @@ def write_samples(app: App, now: datetime, folder: Path) -> list[Sample]:
             base = folder / f"{locale}-{step.key}"
             eml, html = base.with_suffix(".eml"), base.with_suffix(".html")
             eml.write_bytes(shown.composed.message.as_bytes())
-            html.write_text(shown.composed.html, encoding="utf-8")
+            html.write_text(write_local(shown.composed.html, folder), encoding="utf-8")
             samples.append(Sample(step.key, locale, customer, eml, html))
     return samples

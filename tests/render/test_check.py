@@ -92,7 +92,7 @@ def test_a_discount_that_does_not_match_the_step_is_caught_at_its_line(
     errors = check_copy(folder).errors
     assert any(
         p.file == "en/we-miss-you.html.j2"
-        and p.line == 7
+        and p.line == 6
         and "shows 25% but step 'we-miss-you' gives 10%" in p.message
         for p in errors
     ), errors
@@ -108,10 +108,10 @@ def test_images_without_alt_and_empty_links_are_caught(template_copy: Callable[[
     )
     errors = check_copy(folder).errors
     assert any(
-        p.file == "en/our-promise.html.j2" and p.line == 7 and "no alt text" in p.message for p in errors
+        p.file == "en/our-promise.html.j2" and p.line == 6 and "no alt text" in p.message for p in errors
     ), errors
     assert any(
-        p.file == "en/our-promise.html.j2" and p.line == 8 and "goes nowhere" in p.message for p in errors
+        p.file == "en/our-promise.html.j2" and p.line == 7 and "goes nowhere" in p.message for p in errors
     ), errors
 
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from reactivator.config.demo_images import drawing_named, local_images
 from reactivator.core.locales import LOCALES
 from reactivator.core.ports import Outgoing
 from reactivator.errors import ReactivatorError
@@ -112,7 +113,15 @@ def preview_routes(state: ConsoleState) -> list[BaseRoute]:
         except LetterNotRendered as exc:
             body = "<br>".join(html.escape(str(p)) for p in exc.problems)
             return HTMLResponse(f"<p style='font-family:sans-serif;color:#b00020'>{body}</p>", 422)
-        return HTMLResponse(composed.html)
+        # The demo shop's pictures are drawn here (a real shop's addresses are left as they are).
+        page, _ = local_images(composed.html, "/demo-images/")
+        return HTMLResponse(page)
+
+    async def demo_image(request: Request) -> Response:
+        svg = drawing_named(str(request.path_params["name"]))
+        if svg is None:
+            return Response("not found", status_code=404)
+        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "max-age=3600"})
 
     async def send_test(request: Request) -> Response:
         locale, step = request.path_params["locale"], request.path_params["step"]
@@ -140,6 +149,7 @@ def preview_routes(state: ConsoleState) -> list[BaseRoute]:
         Route("/letters", index),
         Route("/letter/{locale}/{step}", letter),
         Route("/raw/{locale}/{step}", raw),
+        Route("/demo-images/{name}", demo_image),
         Route("/letter/{locale}/{step}/send-test", send_test, methods=["POST"]),
     ]
 
