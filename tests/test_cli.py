@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -124,6 +126,14 @@ def test_import_segment_dry_run_run_purchase_report(tmp_path: Path, shop: dict[s
         cli("customer", "c1", "--now", "2026-06-04T00:00:00Z", "--json", cwd=tmp_path, env=shop).stdout
     )
     assert shown["status"] == "returned"
+    assert [(x["step_key"], x["status"]) for x in shown["letters"]] == [("we-miss-you", "sent")]
+    assert shown["letters"][0]["coupon_code"]
+    readable = cli(
+        "customer", "c1", "--now", "2026-06-04T00:00:00Z", cwd=tmp_path, env={**shop, "COLUMNS": "80"}
+    )
+    assert "Ladder from 2026-" in readable.stdout
+    assert "came back, ordered 55.10 after we-miss-you" in readable.stdout
+    assert any(line.startswith("we-miss-you  sent") for line in readable.stdout.splitlines()), readable.stdout
 
     report = json.loads(cli("report", "--json", cwd=tmp_path, env=shop).stdout)
     steps = {s["step_key"]: s for s in report["steps"]}
@@ -379,3 +389,44 @@ def test_run_and_the_daemon_refuse_a_real_relay_with_links_to_this_machine(
     assert "due 0, in flight 0, scheduled 0," in cli("status", cwd=tmp_path, env=shop).stdout
     public = {**relay, "REACTIVATOR_WEB__BASE_URL": "https://mail.shop.example.com"}
     assert "base_url" not in cli("run", "--dry-run", "--now", NOW, cwd=tmp_path, env=public).stderr
+
+
+def test_small_things_a_newcomer_meets(tmp_path: Path) -> None:
+    # A command on a database that does not exist says so and leaves no empty file behind.
+    missing = {"REACTIVATOR_DATABASE__URL": f"sqlite:///{tmp_path / 'typo.db'}"}
+    result = cli("segments", cwd=tmp_path, env=missing)
+    assert result.returncode != 0
+    assert "db upgrade" in result.stderr
+    assert not (tmp_path / "typo.db").exists()
+    # Flags show no value to give.
+    shown = cli("preview", "--help", cwd=tmp_path, env={"COLUMNS": "100"})
+    assert "--open" in shown.stdout
+    assert "<bool>" not in shown.stdout
+    # Ctrl+C early, while the command line loads or works: no traceback.
+    for delay in (0.05, 0.3):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reactivator", "segments"],
+            cwd=tmp_path,
+            env=clean_env(missing),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert b"Traceback" not in err, err
+
+
+def test_the_daemon_lock_file_goes_when_the_daemon_stops(tmp_path: Path) -> None:
+    from reactivator.db.daemon_lock import DaemonLock
+    from reactivator.errors import AlreadyRunningError
+
+    first = DaemonLock(str(tmp_path / "shop.db"), "pid 1")
+    first.acquire()
+    with pytest.raises(AlreadyRunningError, match="pid 1"):
+        DaemonLock(str(tmp_path / "shop.db"), "pid 2").acquire()
+    first.release()
+    assert not (tmp_path / "shop.db.daemon.lock").exists()
+    second = DaemonLock(str(tmp_path / "shop.db"), "pid 2")
+    second.acquire()  # and the next one takes it
+    second.release()

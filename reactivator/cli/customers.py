@@ -95,31 +95,13 @@ def customer(
                     "status": view.status,
                     "customer": view.customer,
                     "enrollments": view.enrollments,
+                    "letters": view.letters,
+                    "survey_answers": [{"at": at, "reason": reason} for at, reason in view.survey_answers],
                     "replies": view.replies,
                 }
             )
             return
-        c = view.customer
-        style = "bold green" if view.status == "returned" else "bold"
-        views.out.print(
-            f"[bold]{escape(c.external_id)}[/] {escape(c.email or '(erased)')}: [{style}]{view.status}[/]"
-        )
-        views.out.print(
-            f"orders {c.orders_count}, revenue {c.revenue_cents / 100:,.2f}, last purchase "
-            f"{c.last_purchase_at:%Y-%m-%d}"
-            if c.last_purchase_at
-            else "no purchases"
-        )
-        for e in view.enrollments:
-            arm = {"control": " (control group: letters held back)", "treatment": " (treatment group)"}
-            views.out.print(
-                f"  {e['kind']} {e['status']}{arm.get(str(e['arm']), '')} from {e['enrolled_at']}: "
-                f"{e['end_reason'] or ''}",
-                markup=False,
-            )
-        for r in view.replies:
-            views.out.print(f"\n[bold]Reply[/] {r.received_at:%Y-%m-%d %H:%M} UTC: {escape(r.subject)}")
-            views.out.print(r.text[:2000] or "(no text)", markup=False, highlight=False)
+        views.customer_view(view)
 
     guard(body)
 

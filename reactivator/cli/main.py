@@ -7,10 +7,13 @@ answer at once and a command pays only for its own work.
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperOption
 
 from reactivator.cli import campaign, customers, demo, doctor, feedback
 from reactivator.cli.common import state
@@ -21,6 +24,17 @@ from reactivator.cli.database import db_cli
 from reactivator.cli.imports import import_cli
 from reactivator.cli.letters import preview, templates_cli
 from reactivator.cli.serve import serve
+
+_type_label = TyperOption.display_type_rich
+
+
+def _flags_take_no_value(self: TyperOption, ctx: typer.Context) -> str | None:
+    # Typer labels every option with its type, flags too ("--open <bool>"), which reads as if
+    # a flag took a value: a flag shows none.
+    return None if self.is_flag else _type_label(self, ctx)
+
+
+TyperOption.display_type_rich = _flags_take_no_value  # type: ignore[method-assign,assignment]
 
 cli = typer.Typer(
     name="reactivator",
@@ -71,4 +85,9 @@ for command in (
 
 
 def main() -> None:
-    cli()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: commands handle Ctrl+C themselves
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None

@@ -18,6 +18,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from reactivator.core.records import PlannedCustomer
+    from reactivator.service.customers import CustomerView
     from reactivator.service.delivery import SendReport
     from reactivator.service.feedback_intake import IntakeReport
     from reactivator.service.imports import ImportSummary
@@ -296,3 +297,65 @@ def status(s: Status) -> None:
     for e in s.recent_errors:
         letter = f"{escape(e.step_key)} to {escape(e.customer)} ({e.status})"
         out.print(f"  {_ago(s.now, e.at)}  {letter}: {escape(e.error)}", highlight=False)
+
+
+_ENDED = {
+    "returned": "came back",
+    "return_cancelled": "came back, then cancelled",
+    "exhausted": "went through the ladder",
+    "unsubscribed": "unsubscribed",
+    "cancelled": "stopped",
+    "active": "on the ladder now",
+}
+
+
+def _day(value: object) -> str:
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d}"
+    text = str(value or "")
+    return text[:10]
+
+
+def customer_view(view: CustomerView) -> None:
+    """One customer, readable: who, where they stand, every letter and what they did with it."""
+    c = view.customer
+    style = "bold green" if view.status == "returned" else "bold"
+    out.print(f"[bold]{escape(c.external_id)}[/] {escape(c.email or '(erased)')}: [{style}]{view.status}[/]")
+    last = f", last purchase {c.last_purchase_at:%Y-%m-%d}" if c.last_purchase_at else ", no purchases"
+    out.print(f"{c.orders_count} orders, revenue {c.revenue_cents / 100:,.2f}{last}", highlight=False)
+    for e in view.enrollments:
+        group = {"control": " (control group: letters held back)", "treatment": ""}.get(str(e["arm"]), "")
+        ended = _ENDED.get(str(e["status"]), str(e["status"]))
+        returned = ""
+        if e.get("return_amount_cents"):
+            returned = f", ordered {int(str(e['return_amount_cents'])) / 100:,.2f} after {e['return_step']}"
+        reason = (
+            f" ({e['end_reason']})"
+            if e.get("end_reason") and e["status"] not in ("active", "returned")
+            else ""
+        )
+        out.print(
+            f"{str(e['kind']).capitalize()}{group} from {_day(e['enrolled_at'])}: {ended}{reason}{returned}",
+            markup=False,
+            highlight=False,
+        )
+    if view.letters:
+        table = Table(box=None, pad_edge=False, title="Letters", title_justify="left")
+        for column in ("step", "state", "when", "code", "opened", "clicked"):
+            table.add_column(column, no_wrap=column in ("when", "code"))
+        for letter in view.letters:
+            state = letter.status if not letter.ended_reason else f"{letter.status}: {letter.ended_reason}"
+            table.add_row(
+                escape(letter.step_key),
+                escape(state),
+                _day(letter.at),
+                escape(letter.coupon_code or "-"),
+                str(letter.opened),
+                str(letter.clicked),
+            )
+        out.print(table)
+    for at, reason in view.survey_answers:
+        out.print(f"Said why they stopped buying ({_day(at)}): {escape(reason)}", highlight=False)
+    for r in view.replies:
+        out.print(f"\n[bold]Reply[/] {r.received_at:%Y-%m-%d %H:%M} UTC: {escape(r.subject)}")
+        out.print(r.text[:2000] or "(no text)", markup=False, highlight=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from reactivator.db.tables import (
     customers,
@@ -102,3 +102,54 @@ def timeline(conn: Connection, customer_id: int) -> list[Event]:
         detail = f"via {f.source}" + (f": {f.detail}" if f.detail else "")
         events.append(Event(f.occurred_at, f.kind, f"{what}{about}{reason}", detail[:300]))
     return sorted(events, key=lambda e: e.at, reverse=True)
+
+
+@dataclass(frozen=True, slots=True)
+class LetterLine:
+    """One letter of a customer, as `reactivator customer` lists it."""
+
+    step_key: str
+    status: str
+    at: datetime  # sent, or queued when not sent
+    coupon_code: str | None
+    opened: int  # opens by a person (machines apart)
+    clicked: int
+    ended_reason: str | None
+
+
+def customer_letters(conn: Connection, customer_id: int) -> list[LetterLine]:
+    """A customer's letters, oldest first, with what they did with each."""
+    people = {
+        (r.letter_id, r.kind): r.n
+        for r in conn.execute(
+            select(engagements.c.letter_id, engagements.c.kind, func.count().label("n"))
+            .where(engagements.c.customer_id == customer_id, engagements.c.machine.is_(False))
+            .group_by(engagements.c.letter_id, engagements.c.kind)
+        )
+    }
+    rows = conn.execute(
+        select(letters)
+        .where(letters.c.customer_id == customer_id)
+        .order_by(letters.c.queued_at, letters.c.id)
+    )
+    return [
+        LetterLine(
+            r.step_key,
+            r.status,
+            r.sent_at or r.queued_at,
+            r.coupon_code,
+            int(people.get((r.id, "open"), 0)),
+            int(people.get((r.id, "click"), 0)),
+            r.ended_reason,
+        )
+        for r in rows
+    ]
+
+
+def customer_survey_answers(conn: Connection, customer_id: int) -> list[tuple[datetime, str]]:
+    rows = conn.execute(
+        select(survey_answers.c.at, survey_answers.c.reason)
+        .where(survey_answers.c.customer_id == customer_id)
+        .order_by(survey_answers.c.at)
+    )
+    return [(r.at, r.reason) for r in rows]

@@ -82,6 +82,10 @@ class Database:
 
     def require_schema(self) -> None:
         """Raise SchemaMissingError unless the schema is at this version's head."""
+        path = self.sqlite_path
+        if path and path != ":memory:" and not Path(path).exists():
+            # Asking SQLite would create an empty file: a mistyped path must leave nothing behind.
+            raise SchemaMissingError(self.safe_url, None, head_revision())
         found, expected = self.current_revision(), head_revision()
         if found != expected:
             raise SchemaMissingError(self.safe_url, found, expected)

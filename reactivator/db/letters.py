@@ -258,6 +258,16 @@ def sent_by_step_and_locale(conn: Connection, limit: int = 5000) -> list[tuple[s
     return [(r.step_key, r.locale, r.external_id) for r in conn.execute(query)]
 
 
+def last_step_of(conn: Connection, customer_id: int) -> str | None:
+    """The step of the last letter sent to a customer, if any."""
+    return conn.execute(
+        select(letters.c.step_key)
+        .where(letters.c.customer_id == customer_id, letters.c.status == LetterStatus.SENT.value)
+        .order_by(letters.c.sent_at.desc(), letters.c.id.desc())
+        .limit(1)
+    ).scalar()
+
+
 def latest_sent_letter(conn: Connection) -> SentLetter | None:
     """The letter sent last (`reactivator doctor` follows its unsubscribe link)."""
     row = conn.execute(

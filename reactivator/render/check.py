@@ -225,7 +225,7 @@ class Checker:
             return
         differs = False
         for sample in SAMPLE_NAMES:
-            letter = sample_at(sample, step, self.now)
+            letter = sample_at(sample, step, self.now, locale)
             try:
                 # The sources as written first, so that an error points at the marketer's line
                 # (the inlined twins are laid out differently).

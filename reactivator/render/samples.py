@@ -99,9 +99,28 @@ def sample_letter(name: str, now: datetime) -> Letter:
     raise ValueError(f"no sample customer {name!r}; choose one of {', '.join(SAMPLE_NAMES)}")
 
 
-def sample_at(name: str, step: Step, now: datetime) -> Letter:
-    """Sample customer `name` with a letter of `step` queued for them."""
-    return at_step(sample_letter(name, now), step.key, step.index, step.discount_percent, step.kind, now)
+# The samples' names as a customer writing in each language would have them.
+_RUSSIAN = {
+    "new": ("Мария", "Кузнецова", "maria.kuznetsova@example.ru"),
+    "vip": ("Виктория", "Королёва", "victoria.koroleva@example.ru"),
+    "long-name": (
+        "Александра-Виктория Константиновна",
+        "Римская-Корсакова-Воронцова-Дашкова",
+        "alexandra.rimskaya-korsakova@example.ru",
+    ),
+}
+
+
+def sample_at(name: str, step: Step, now: datetime, locale: str | None = None) -> Letter:
+    """Sample customer `name` with a letter of `step` queued for them, away as long as the step's
+    customers are (a little past its day), named as a customer of `locale` would be."""
+    letter = sample_letter(name, now)
+    if locale == "ru" and name in _RUSSIAN:
+        first, last, email = _RUSSIAN[name]
+        letter = replace(letter, first_name=first, last_name=last, email=email, locale="ru")
+    if name != "vip":  # the VIP has a history of their own
+        letter = replace(letter, last_purchase_at=now - timedelta(days=step.from_days + 12))
+    return at_step(letter, step.key, step.index, step.discount_percent, step.kind, now)
 
 
 def at_step(

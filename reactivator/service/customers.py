@@ -91,6 +91,8 @@ class CustomerView:
     status: str
     enrollments: list[dict[str, object]]
     replies: list[Reply] = field(default_factory=list)  # what they wrote back, newest first
+    letters: list[timelines.LetterLine] = field(default_factory=list)
+    survey_answers: list[tuple[datetime, str]] = field(default_factory=list)
 
 
 def status_label(c: repo.CustomerSummary, running: bool, now: datetime, policy: Policy) -> str:
@@ -121,6 +123,8 @@ def show(app: App, ref: str, now: datetime) -> CustomerView:
             raise UnknownCustomerError(ref)
         history = repo.enrollment_history(conn, customer.id)
         replies = recent_replies(conn, customer_id=customer.id, limit=20)
+        sent = timelines.customer_letters(conn, customer.id)
+        answers = timelines.customer_survey_answers(conn, customer.id)
     running = any(h["status"] == "active" for h in history)
     label = status_label(customer, running, now, app.policy)
     if (
@@ -131,7 +135,7 @@ def show(app: App, ref: str, now: datetime) -> CustomerView:
         label = (
             "return cancelled"  # their return's order was cancelled or refunded: not put back on the ladder
         )
-    return CustomerView(customer, label, history, replies)
+    return CustomerView(customer, label, history, replies, sent, answers)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from reactivator.core.model import (
     EnrollmentStatus,
     LetterStatus,
     Step,
+    Verdict,
 )
 from reactivator.core.records import Letter
 from reactivator.db import letters as letter_rows
@@ -87,10 +88,18 @@ def preview_customer(
     else:
         planned = passes.decision(app, customer.id, now)
         if planned is None or planned.verdict not in DUE_VERDICTS or planned.kind is None:
-            why = VERDICT_EXPLANATIONS[planned.verdict] if planned else "not dormant yet"
+            if planned is not None:
+                why = VERDICT_EXPLANATIONS[planned.verdict]
+            elif customer.last_purchase_at is None:
+                why = VERDICT_EXPLANATIONS[Verdict.NEVER_BOUGHT]  # as `reactivator customer` says
+            else:
+                why = VERDICT_EXPLANATIONS[Verdict.NOT_DORMANT]
+            with app.db.read() as conn:
+                had = letter_rows.last_step_of(conn, customer.id)
+            hint = f"--step {had} (their last letter)" if had else f"--step {composer.steps()[0].key}"
             raise InputError(
-                f"customer {customer.external_id} gets no letter at {now.isoformat()}: {why}. "
-                "Give --step KEY to preview a step anyway."
+                f"customer {customer.external_id} gets no letter at {now:%Y-%m-%d %H:%M}: {why}. "
+                f"Give {hint} to preview a step anyway."
             )
         kind = EnrollmentKind(planned.kind)
         step = composer.step(app.policy.step(kind, planned.step_index or 0).key)

@@ -45,7 +45,7 @@ def _compose(state: ConsoleState, composer: Composer, locale: str, step: str, re
         sample = request.query_params.get("sample", SAMPLE_NAMES[0])
         if locale not in composer.locales or sample not in SAMPLE_NAMES:
             raise LetterNotRendered([Problem("-", 0, f"no letter {locale}/{step} for sample {sample!r}")])
-        return composer.compose(sample_at(sample, composer.step(step), now), now, locale=locale)
+        return composer.compose(sample_at(sample, composer.step(step), now, locale), now, locale=locale)
     except ReactivatorError as exc:
         raise LetterNotRendered([Problem("-", 0, str(exc))]) from exc
     except Exception as exc:  # a template that fails at render time: show where, not how
