@@ -148,3 +148,28 @@ def report(
             views.campaign(result, detail=detail)
 
     guard(body)
+
+
+def reopen(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count them, change nothing.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """After adding steps at the end of the ladder: customers who finished the shorter ladder
+    without coming back walk on to the new steps (each on its day); --dry-run counts them."""
+
+    def body() -> None:
+        from reactivator.service.ladder_reopen import reopen_finished
+
+        count = reopen_finished(app_from_state(), dry_run=dry_run)
+        if as_json:
+            views.print_json({"reopened": 0 if dry_run else count, "would_reopen": count if dry_run else 0})
+        elif dry_run:
+            views.out.print(
+                f"{count:,} customers finished a shorter ladder and would walk on to the new steps."
+            )
+        else:
+            views.out.print(
+                f"{count:,} customers walk on to the new steps; the next passes send them on their days."
+            )
+
+    guard(body)

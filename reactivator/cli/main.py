@@ -73,6 +73,7 @@ for command in (
     customers.customer,
     campaign.segments,
     campaign.run,
+    campaign.reopen,
     feedback.intake,
     feedback.bounces,
     feedback.resume,
