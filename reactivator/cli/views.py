@@ -326,6 +326,8 @@ def customer_view(view: CustomerView) -> None:
     for e in view.enrollments:
         group = {"control": " (control group: letters held back)", "treatment": ""}.get(str(e["arm"]), "")
         ended = _ENDED.get(str(e["status"]), str(e["status"]))
+        if e["kind"] == "apology" and e["status"] == "exhausted":
+            ended = "had the apology"
         returned = ""
         if e.get("return_amount_cents"):
             returned = f", ordered {int(str(e['return_amount_cents'])) / 100:,.2f} after {e['return_step']}"
