@@ -323,6 +323,8 @@ def customer_view(view: CustomerView) -> None:
     out.print(f"[bold]{escape(c.external_id)}[/] {escape(c.email or '(erased)')}: [{style}]{view.status}[/]")
     last = f", last purchase {c.last_purchase_at:%Y-%m-%d}" if c.last_purchase_at else ", no purchases"
     out.print(f"{c.orders_count} orders, revenue {c.revenue_cents / 100:,.2f}{last}", highlight=False)
+    if c.paused_until is not None:
+        out.print(f"Asked for a pause: no letters until {c.paused_until:%Y-%m-%d}", highlight=False)
     for e in view.enrollments:
         group = {"control": " (control group: letters held back)", "treatment": ""}.get(str(e["arm"]), "")
         ended = _ENDED.get(str(e["status"]), str(e["status"]))

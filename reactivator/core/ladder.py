@@ -139,6 +139,10 @@ RULES: tuple[Rule, ...] = (
     Rule("unreachable", frozenset(_UNREACHABLE.values()), lambda c: _UNREACHABLE.get(c.facts.subscription)),
     # History.
     _rule("never_bought", Verdict.NEVER_BOUGHT, lambda c: c.facts.last_purchase_at is None),
+    # They asked for a break from the letters (on the unsubscribe page): nothing until it ends.
+    _rule(
+        "paused", Verdict.PAUSED, lambda c: c.facts.paused_until is not None and c.facts.paused_until > c.now
+    ),
     _rule("ladder_shortened", Verdict.LADDER_EXHAUSTED, _shortened),
     _rule("waiting_next_step", Verdict.WAITING, _waiting),
     _rule("lost_for_good", Verdict.LOST_FOR_GOOD, lambda c: _history(c, LadderState.APOLOGY)),

@@ -69,6 +69,7 @@ class Verdict(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
     ERASED = "erased"
+    PAUSED = "paused"
     NEVER_BOUGHT = "never_bought"
     NOT_DORMANT = "not_dormant"
     WAITING = "waiting_next_step"
@@ -93,6 +94,7 @@ STEPLESS_VERDICTS = frozenset(
         Verdict.UNSUBSCRIBED,
         Verdict.BOUNCED,
         Verdict.ERASED,
+        Verdict.PAUSED,
         Verdict.NEVER_BOUGHT,
         Verdict.NOT_DORMANT,
         Verdict.LADDER_EXHAUSTED,
@@ -105,6 +107,7 @@ VERDICT_EXPLANATIONS: dict[Verdict, str] = {
     Verdict.UNSUBSCRIBED: "unsubscribed",
     Verdict.BOUNCED: "address bounced",
     Verdict.ERASED: "personal data erased",
+    Verdict.PAUSED: "asked for a pause in the letters",
     Verdict.NEVER_BOUGHT: "never bought, so not dormant",
     Verdict.NOT_DORMANT: "not dormant long enough",
     Verdict.WAITING: "waiting for the next step's day",
@@ -226,6 +229,7 @@ class CustomerFacts:
     active: ActiveEnrollment | None = None
     last_letter_at: datetime | None = None
     letters_in_window: int = 0
+    paused_until: datetime | None = None  # asked for no letters until then
     # The customer's holdout bucket (0-9999) for an enrollment of each kind; a
     # kind missing here counts as the highest bucket, which is never held out.
     holdout_buckets: Mapping[EnrollmentKind, int] = field(default_factory=dict)

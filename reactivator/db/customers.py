@@ -165,6 +165,7 @@ class CustomerSummary:
     ladder_state: str | None
     returned_at: datetime | None
     last_letter_at: datetime | None
+    paused_until: datetime | None = None
 
 
 def find_customer(conn: Connection, ref: str) -> CustomerSummary | None:
@@ -193,6 +194,7 @@ def find_customer(conn: Connection, ref: str) -> CustomerSummary | None:
         ladder_state=row.ladder_state,
         returned_at=row.returned_at,
         last_letter_at=row.last_letter_at,
+        paused_until=row.paused_until,
     )
 
 
@@ -222,6 +224,15 @@ def set_subscription(
     )
     end_enrollments(conn, customer_id, now, status, reason)
     return bool(changed)
+
+
+def pause_customer(conn: Connection, customer_id: int, until: datetime, now: datetime) -> None:
+    """No letters until `until`; the letters queued now are cancelled (a pass queues the next one
+    after the pause, on its day)."""
+    conn.execute(
+        update(customers).where(customers.c.id == customer_id).values(paused_until=until, updated_at=now)
+    )
+    cancel_queued(conn, letters.c.customer_id == customer_id, "paused by the customer")
 
 
 def erase_customer(conn: Connection, customer_id: int, now: datetime) -> None:

@@ -25,12 +25,15 @@ def letter_ref(conn: Connection, letter_id: int) -> LetterRef | None:
     return LetterRef(row.customer_id, row.sent_at) if row else None
 
 
-def reader_facts(conn: Connection, customer_id: int) -> tuple[str | None, str]:
-    """A letter's reader as its pages need them: their language and whether they still get letters."""
+def reader_facts(conn: Connection, customer_id: int) -> tuple[str | None, str, datetime | None]:
+    """A letter's reader as its pages need them: their language, whether they still get letters,
+    and until when they asked for a pause."""
     row = conn.execute(
-        select(customers.c.locale, customers.c.subscription).where(customers.c.id == customer_id)
+        select(customers.c.locale, customers.c.subscription, customers.c.paused_until).where(
+            customers.c.id == customer_id
+        )
     ).one()
-    return row.locale, row.subscription
+    return row.locale, row.subscription, row.paused_until
 
 
 def record_engagement(

@@ -97,6 +97,10 @@ TWINS: dict[str, Twin] = {
         customers.c.subscription != Subscription.SUBSCRIBED.value,
         customers.c.subscription,
     ),
+    "paused": lambda t: (
+        and_(customers.c.paused_until.is_not(None), customers.c.paused_until > t.p.now),
+        Verdict.PAUSED,
+    ),
     # The plan reads only customers who bought (its range scan skips NULL), so this never holds there.
     "never_bought": lambda t: (t.last.is_(None), Verdict.NEVER_BOUGHT),
     "ladder_shortened": lambda t: (and_(t.has_active, t.active_cutoff.is_(None)), Verdict.LADDER_EXHAUSTED),

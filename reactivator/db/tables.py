@@ -44,6 +44,7 @@ customers = Table(
     Column("tags", String(1000), nullable=False, server_default=""),
     Column("subscription", String(16), nullable=False, server_default="subscribed"),
     Column("unsubscribed_at", UTCDateTime),
+    Column("paused_until", UTCDateTime),  # the customer asked for no letters until then
     # Aggregates over orders, written in the same transaction as every order.
     Column("orders_count", Integer, nullable=False, server_default="0"),
     Column("revenue_cents", BigInteger, nullable=False, server_default="0"),

@@ -12,14 +12,14 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from reactivator.core.engagement import is_machine
 from reactivator.core.locales import LOCALES
 from reactivator.core.model import Subscription
 from reactivator.core.routes import SURVEY, UNSUBSCRIBE, SignedRoute, survey_code, survey_reason
 from reactivator.db import engagement as repo
-from reactivator.db.customers import set_subscription
+from reactivator.db.customers import pause_customer, set_subscription
 from reactivator.errors import InputError
 from reactivator.render.catalog import survey_labels
 from reactivator.render.links import Tokens
@@ -54,6 +54,10 @@ class Reader:
     locale: str
     subscribed: bool
     shop: str  # the shop's name in their language
+    paused_until: datetime | None = None
+
+
+PAUSE_DAYS = 91  # "pause for three months", offered beside unsubscribing
 
 
 @dataclass
@@ -108,10 +112,19 @@ class Engagement:
         """Who opened one of the letter's pages: their language, and whether they still get letters."""
         customer_id, _, _ = self._customer_of(token, route)
         with self.app.db.read() as conn:
-            locale, subscription = repo.reader_facts(conn, customer_id)
+            locale, subscription, paused_until = repo.reader_facts(conn, customer_id)
         shop = self.app.settings.shop
         language = locale if locale in LOCALES else shop.default_locale
-        return Reader(language, subscription == Subscription.SUBSCRIBED.value, shop.name_in(language))
+        subscribed = subscription == Subscription.SUBSCRIBED.value
+        return Reader(language, subscribed, shop.name_in(language), paused_until)
+
+    def pause(self, token: str, now: datetime) -> datetime:
+        """No letters for PAUSE_DAYS, then the ladder goes on; the end of the pause."""
+        customer_id, _, _ = self._customer_of(token, UNSUBSCRIBE)
+        until = now + timedelta(days=PAUSE_DAYS)
+        with self.app.db.write() as conn:
+            pause_customer(conn, customer_id, until, now)
+        return until
 
     def survey_choices(self, token: str) -> tuple[Reader, list[tuple[str, str]]]:
         """The survey's answers for this reader: (link code, words), in their language."""

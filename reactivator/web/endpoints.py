@@ -52,6 +52,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _day_in(at: datetime, locale: str) -> str:
+    from babel.dates import format_date
+
+    return str(format_date(at.date(), format="long", locale=locale))
+
+
 def _visit(request: Request) -> Visit:
     return Visit(request.headers.get("user-agent"), request.method, _now())
 
@@ -179,11 +185,17 @@ def build_web_app(
                 confirm=True,
                 question=said["unsubscribe_question"],
                 button=said["unsubscribe_button"],
+                pause_offer=said["pause_offer"],
+                pause_button=said["pause_button"],
             )
         try:
             body = await _body(request)
         except _TooLarge:
             return PlainTextResponse("request too large", status_code=413)
+        if body.strip() == b"pause=3-months":  # the page's other button: a break, not goodbye
+            until = await run_in_threadpool(engagement.pause, token, _now())
+            said = words(reader.locale, reader.shop, _day_in(until, reader.locale))
+            return page(reader, said["paused_title"], said["paused_text"])
         # RFC 8058: the POST carries List-Unsubscribe=One-Click; no login, no confirmation.
         if b"List-Unsubscribe=One-Click" not in body:
             raise InputError("expected List-Unsubscribe=One-Click")

@@ -7,6 +7,10 @@ WORDS: dict[str, dict[str, str]] = {
         "unsubscribe_title": "Unsubscribe",
         "unsubscribe_question": "Stop receiving these letters from {shop}?",
         "unsubscribe_button": "Unsubscribe",
+        "pause_offer": "Or take a break: no letters from us for three months.",
+        "pause_button": "Pause for 3 months",
+        "paused_title": "Letters paused",
+        "paused_text": "No letters from {shop} until {until}. Then we will write again, now and then.",
         "unsubscribed_title": "You are unsubscribed",
         "unsubscribed_text": "You will get no more of these letters from {shop}.",
         "already_title": "You are already unsubscribed",
@@ -21,6 +25,10 @@ WORDS: dict[str, dict[str, str]] = {
         "unsubscribe_title": "Отписка",
         "unsubscribe_question": "Больше не получать эти письма от «{shop}»?",
         "unsubscribe_button": "Отписаться",
+        "pause_offer": "Или сделайте перерыв: три месяца мы не будем Вам писать.",
+        "pause_button": "Пауза на 3 месяца",
+        "paused_title": "Письма на паузе",
+        "paused_text": "До {until} писем от «{shop}» не будет. Потом мы иногда будем снова писать.",
         "unsubscribed_title": "Вы отписаны",
         "unsubscribed_text": "Больше таких писем от «{shop}» не будет.",
         "already_title": "Вы уже отписаны",
@@ -34,6 +42,6 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def words(locale: str, shop: str) -> dict[str, str]:
+def words(locale: str, shop: str, until: str = "") -> dict[str, str]:
     chosen = WORDS.get(locale, WORDS["en"])
-    return {key: text.format(shop=shop) for key, text in chosen.items()}
+    return {key: text.format(shop=shop, until=until) for key, text in chosen.items()}

@@ -71,6 +71,10 @@ class CustomerState:
     enrolled_days_after_purchase: float  # when they entered the ladder, relative to the last purchase
     active: ActiveEnrollment | None
     letter_ages_days: tuple[float, ...]  # letters sent to them this many days ago
+    paused_days: float | None = None  # a pause that ends this many days from now (negative: ended)
+
+    def paused_until(self, now: datetime) -> datetime | None:
+        return None if self.paused_days is None else now + timedelta(days=self.paused_days)
 
     def last_purchase(self, now: datetime) -> datetime | None:
         return None if self.days_since_purchase is None else now - timedelta(days=self.days_since_purchase)
@@ -102,6 +106,7 @@ class CustomerState:
             active=self.active,
             last_letter_at=max(sent) if sent else None,
             letters_in_window=sum(1 for t in sent if t > now - policy.cap_window),
+            paused_until=self.paused_until(now),
         )
 
 
@@ -169,6 +174,7 @@ def customer_states(draw: st.DrawFn, policy: Policy) -> CustomerState:
         letter_ages_days=tuple(draw(st.lists(st.floats(0.5, 40), max_size=3)))
         if ladder_state is not None
         else (),
+        paused_days=draw(st.sampled_from([None, None, None, 30.0, -1.0, 0.0])),
     )
 
 
@@ -208,6 +214,7 @@ def _write(app: App, states: list[CustomerState], now: datetime) -> None:
                     ladder_state=s.ladder_state.value if s.ladder_state else None,
                     ladder_enrolled_at=s.enrolled_at(now),
                     last_letter_at=max(sent) if sent else None,
+                    paused_until=s.paused_until(now),
                     created_at=now,
                     updated_at=now,
                 )

@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from reactivator.core.routes import survey_code
 from reactivator.db.customers import find_customer
-from reactivator.db.tables import engagements, letters, orders, survey_answers
+from reactivator.db.tables import customers, engagements, letters, orders, survey_answers
 from reactivator.mail.memory import MemoryMailer
 from reactivator.render.links import Tokens
 from reactivator.service.app import App, app_from_settings
@@ -249,3 +249,28 @@ def test_hostile_requests_get_client_errors_and_change_nothing(site: Site) -> No
     assert big.status_code == 413
     assert [site.count(t) for t in tables] == before
     assert site.subscription("ann") == "subscribed"
+
+
+def test_a_reader_may_pause_the_letters_for_three_months_instead(site: Site) -> None:
+    from reactivator.service.passes import decision
+
+    link = site.link("ann", "u")
+    page = site.http.get(link, headers={"User-Agent": BROWSER})
+    assert 'id="pause"' in page.text  # offered beside unsubscribing
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    paused = site.http.post(link, content=b"pause=3-months", headers=form)
+    assert paused.status_code == 200
+    assert "Letters paused" in paused.text
+    assert site.subscription("ann") == "subscribed"  # a break, not goodbye
+    with site.app.db.read() as conn:
+        customer = find_customer(conn, "ann")
+        assert customer is not None
+        until = conn.execute(select(customers.c.paused_until).where(customers.c.id == customer.id)).scalar()
+    assert until is not None
+    assert 85 < (until - datetime.now(UTC)).days <= 91
+    soon = decision(site.app, customer.id, NOW + timedelta(days=60))
+    assert soon is not None
+    assert soon.verdict.value == "paused"
+    later = decision(site.app, customer.id, datetime.now(UTC) + timedelta(days=100))
+    assert later is not None
+    assert later.verdict.value != "paused"
