@@ -47,9 +47,6 @@ def run(
     """One pass: enroll who is due, queue their letters, send them. --dry-run explains instead."""
 
     def body() -> None:
-        from reactivator.service import passes
-        from reactivator.service.letters import checked_composer
-
         app = app_from_state()
         at = parse_now(now)
         if dry_run:
@@ -59,6 +56,8 @@ def run(
 
         from reactivator.config.links import links_problem
         from reactivator.errors import ConfigError
+        from reactivator.service import passes
+        from reactivator.service.letters import checked_composer
 
         problem = links_problem(app.settings)
         if problem:  # before the pass: nothing is queued for letters that could not go
@@ -96,21 +95,10 @@ def _dry_run(app: App, at: datetime, as_json: bool, limit: int) -> None:
     from reactivator.service import passes
 
     if as_json:
-        import json
-
-        # One JSON object a line: the whole trace streams, however many customers.
-        with passes.trace(app, at) as rows:
-            for r in rows:
-                line = {
-                    "customer": r.external_id,
-                    "last_purchase_at": r.last_purchase_at.isoformat(),
-                    "value_class": r.value_class.value if r.value_class else None,
-                    "decision": r.verdict.value,
-                    "step": passes.step_key(app, r.kind, r.step_index, r.verdict),
-                    "enters": r.enters,
-                    "arm": r.arm.value if r.arm else None,
-                }
-                sys.stdout.write(json.dumps(line) + "\n")
+        # One JSON object a line, made by the database: the whole trace streams, however many customers.
+        with passes.trace_lines(app, at) as chunks:
+            for chunk in chunks:
+                sys.stdout.write("\n".join(chunk) + "\n")
         return
     report = passes.plan_pass(app, at)
     views.pass_report(report, None)

@@ -28,8 +28,8 @@ def bucket_text(salt: str, campaign: str, kind: EnrollmentKind, customer_key: st
 
 def bucket_of(text: str) -> int:
     """The bucket (0-9999) of a hashed text: the first 32 bits of its MD5, modulo BUCKETS."""
-    digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-    return int(digest[:8], 16) % BUCKETS
+    digest = hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:4], "big") % BUCKETS
 
 
 def bucket(salt: str, campaign: str, kind: EnrollmentKind, customer_key: str) -> int:

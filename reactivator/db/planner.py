@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, String, and_, case, func, literal, not_, null, select
@@ -32,6 +33,7 @@ from reactivator.core.records import PlannedCustomer
 from reactivator.db.holdout import holdout_bucket
 from reactivator.db.planner_rules import TWINS, Terms, verdict_literal
 from reactivator.db.tables import customers, enrollments, letters
+from reactivator.db.types import unindexed
 
 VERDICT_CODES = tuple(Verdict)
 KIND_CODES = tuple(EnrollmentKind)
@@ -82,12 +84,19 @@ class PlanQuery:
     """
 
     def __init__(
-        self, policy: Policy, params: PassParameters, campaign: str, salt: str | None = None
+        self,
+        policy: Policy,
+        params: PassParameters,
+        campaign: str,
+        salt: str | None = None,
+        *,
+        whole_table: bool = False,
     ) -> None:
         _check_twins()
         self.policy = policy
         self.p = params
         self.campaign = campaign
+        self.whole_table = whole_table
         self.active = enrollments.alias("e")
         c, e = customers, self.active
         lp = c.c.last_purchase_at
@@ -173,8 +182,14 @@ class PlanQuery:
             .select_from(
                 c.outerjoin(e, and_(e.c.customer_id == c.c.id, e.c.status == EnrollmentStatus.ACTIVE.value))
             )
-            .where(c.c.last_purchase_at <= self.p.earliest_cutoff)
+            .where(self._last_purchase <= self.p.earliest_cutoff)
         )
+
+    @property
+    def _last_purchase(self) -> Any:
+        lp = customers.c.last_purchase_at
+        # A hint for SQLite only: read the table in order instead of the dormancy index (same rows).
+        return unindexed(lp, type_=lp.type) if self.whole_table else lp
 
     def trace(self, limit: int | None = None) -> Select[Any]:
         c = customers
@@ -238,6 +253,25 @@ class PlanQuery:
             self.arm.label("arm"),
             self.value_class.label("value_class"),
         ).where(self.verdict.in_(sorted(v.value for v in DUE_VERDICTS)))
+
+
+def scan_beats_index(conn: Connection, cutoff: datetime) -> bool:
+    """Whether reading every customer row in order beats the dormancy index for this pass.
+
+    It does on SQLite once a fair share of customers is dormant: the index finds them
+    in date order, and fetching each row from there is a random read, several times
+    the cost of reading the table straight through. PostgreSQL's planner weighs this itself.
+    """
+    if conn.dialect.name != "sqlite":
+        return False
+    lp = customers.c.last_purchase_at
+    dormant = conn.execute(select(func.count()).where(lp <= cutoff)).scalar_one()  # a covering index
+    rows = conn.execute(select(func.max(customers.c.id))).scalar_one() or 0  # the table's size, at once
+    return dormant * 100 >= rows * _SCAN_FROM_PERCENT
+
+
+# Measured on 300,000 customers: a row through the index costs about six read in order.
+_SCAN_FROM_PERCENT = 15
 
 
 def _code_of(rule: Rule, outcome: Any) -> Any:

@@ -18,7 +18,8 @@ from reactivator.core.plan import pass_parameters
 from reactivator.core.records import PlannedCustomer
 from reactivator.db.holdout import holdout_salt, make_holdout_salt
 from reactivator.db.passes import PassWrites, run_pass, take_pass_lock
-from reactivator.db.planner import PlanQuery, decision_for, iter_trace, summary_counts
+from reactivator.db.planner import PlanQuery, decision_for, iter_trace, scan_beats_index, summary_counts
+from reactivator.db.planner_trace import iter_trace_lines
 from reactivator.db.value_classes import class_cutoffs
 from reactivator.service.app import App
 from reactivator.service.recommendations import choose_for_queued
@@ -80,7 +81,9 @@ def _plan(
     classes = class_cutoffs(conn, value.a_share, value.b_share) if needed else None
     if holdout and salt is None:
         salt = holdout_salt(conn)
-    return PlanQuery(app.policy, pass_parameters(app.policy, now, classes), app.campaign, salt)
+    params = pass_parameters(app.policy, now, classes)
+    scan = scan_beats_index(conn, params.earliest_cutoff)
+    return PlanQuery(app.policy, params, app.campaign, salt, whole_table=scan)
 
 
 def _decisions(app: App, conn: Connection, plan: PlanQuery) -> list[VerdictCount]:
@@ -127,6 +130,17 @@ def trace(app: App, now: datetime, limit: int | None = None) -> Iterator[Iterato
     _ensure_salt(app, now)
     with app.db.read() as conn:
         yield iter_trace(conn, _plan(app, conn, now, show_classes=True), limit)
+
+
+@contextmanager
+def trace_lines(app: App, now: datetime) -> Iterator[Iterator[list[str]]]:
+    """The same trace as JSON lines made by the database, in chunks (read-only).
+
+    Each line holds customer, last_purchase_at, value_class, decision, step, enters and arm.
+    """
+    _ensure_salt(app, now)
+    with app.db.read() as conn:
+        yield iter_trace_lines(conn, _plan(app, conn, now, show_classes=True))
 
 
 def decision(app: App, customer_id: int, now: datetime) -> PlannedCustomer | None:

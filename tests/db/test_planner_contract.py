@@ -11,6 +11,7 @@ never bought are not in the plan at all.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -50,7 +51,7 @@ from reactivator.db.planner import PlannerMismatch, PlanQuery
 from reactivator.db.tables import customers, enrollments, letters, metadata
 from reactivator.db.value_classes import class_cutoffs
 from reactivator.service.app import App
-from reactivator.service.passes import enroll_and_queue, plan_pass, step_key, trace
+from reactivator.service.passes import enroll_and_queue, plan_pass, step_key, trace, trace_lines
 
 ZONES = ("UTC", "Asia/Tokyo", "America/New_York", "Europe/Moscow", None)
 TAGS = ("vip", "bad_payer", "wholesale")
@@ -332,6 +333,22 @@ def test_the_sql_plan_and_a_real_pass_match_the_pure_rules_for_every_customer(
                 decision.enters,
                 decision.arm,
             )
+
+    # The same trace as JSON lines made by the database: field for field what the rows say.
+    with trace_lines(app, now) as chunks:
+        lines = [json.loads(line) for chunk in chunks for line in chunk]
+    assert [line["customer"] for line in lines] == list(planned)  # customer order, nobody twice
+    for line in lines:
+        row = planned[line["customer"]]
+        assert line == {
+            "customer": row.external_id,
+            "last_purchase_at": row.last_purchase_at.isoformat(),
+            "value_class": row.value_class.value if row.value_class else None,
+            "decision": row.verdict.value,
+            "step": step_key(app, row.kind, row.step_index, row.verdict),
+            "enters": row.enters,
+            "arm": row.arm.value if row.arm else None,
+        }
 
     # The dry run's counts, per arm.
     counted: Counter[tuple[Verdict, str | None, bool, Arm | None]] = Counter()
