@@ -63,7 +63,7 @@ class TemplateSettings(Section):
 
 
 class ImportSettings(Section):
-    batch_size: int = Field(20_000, ge=1, le=200_000)
+    batch_size: int = Field(50_000, ge=1, le=200_000)
 
 
 class DaemonSettings(Section):

@@ -7,7 +7,9 @@ input, and counted in the summary.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -86,7 +88,7 @@ def import_file(
     batch_size = app.settings.imports.batch_size
     shop = app.settings.shop
     context = ParseContext(shop.currency, now, shop.locales_by_country, shop.website_url)
-    with RejectsWriter(path) as rejects:
+    with RejectsWriter(path) as rejects, _cycle_collector_paused():
         pending: list[tuple[int, Record]] = []
         pending_rejects: list[tuple[Rejection, dict[str, Any]]] = []
         fields_by_line: dict[int, dict[str, Any]] = {}
@@ -102,6 +104,7 @@ def import_file(
             pending.clear()
             pending_rejects.clear()
             fields_by_line.clear()
+            gc.collect(1)  # the batch's cycles (driver and SQLAlchemy objects), young ones only
 
         rows: Iterator[RawRow] = read_rows(path, fmt.required, progress)
         if fmt.group_by is not None:
@@ -121,6 +124,24 @@ def import_file(
         flush()
         summary.rejects_path = rejects.path if rejects.count else None
     return summary
+
+
+@contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's automatic cycle collector for the import; it runs once a batch instead.
+
+    An import allocates millions of small, acyclic objects (rows, records, tuples), and
+    the collector, run every few hundred allocations, walks those still alive again and
+    again: measured, a fifth of an import's time. Reference counting frees them; the
+    few cycles a batch makes are collected when it is written.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _parse(
