@@ -37,12 +37,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from sqlalchemy import select
 
 from reactivator.config import load_settings
 from reactivator.core.records import CustomerRecord, OrderRecord
 from reactivator.db.orders import write_orders
 from reactivator.mail.capture import free_port
-from reactivator.render.environment import long_date, money, number, plural
+from reactivator.render.environment import away, long_date, money, number, plural
 from reactivator.render.inline import PremailerInliner
 from reactivator.render.samples import at_step, sample_letter
 from reactivator.service.app import App, app_from_settings
@@ -127,7 +128,7 @@ def build_shop(app: App, letters: int) -> None:
 
 def naive(port: int, letters: int, settings_dir: Path) -> float:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(settings_dir), autoescape=True)
-    env.filters.update(money=money, date=long_date, plural=plural, number=number)
+    env.filters.update(money=money, date=long_date, plural=plural, number=number, away=away)
     template = env.get_template("en/we-miss-you.html.j2")
     settings = load_settings(ROOT / "config" / "reactivator.toml", templates={"dir": settings_dir})
     from reactivator.render.catalog import Catalog
@@ -155,7 +156,7 @@ def naive(port: int, letters: int, settings_dir: Path) -> float:
 def prepared_shop(folder: Path, letters: int) -> Path:
     """A database of `letters` customers each due one letter (nothing queued yet)."""
     path = folder / "shop.db"
-    app = app_from_settings(_settings(path, 0, 8), require_schema=False)
+    app = app_from_settings(_settings(path, 25, 8), require_schema=False)  # sends nothing
     app.db.upgrade()
     build_shop(app, letters)
     app.db.dispose()
@@ -183,15 +184,17 @@ def ours(shop: Path, port: int, letters: int, pool: int) -> tuple[float, int]:
     start = time.perf_counter()
     report = asyncio.run(send_with_configured_mailer(app, NOW, composer))
     seconds = time.perf_counter() - start
-    assert report.sent == letters, report
+    assert report.sent > 0.8 * letters, report  # the holdout's control group gets no letter
     with app.db.read() as conn:
         from reactivator.db import letters as letter_rows
+        from reactivator.db.tables import letters as letter_table
 
-        one = letter_rows.load(conn, [1])[0]
+        sent_id = conn.execute(select(letter_table.c.id).where(letter_table.c.status == "sent")).scalar()
+        one = letter_rows.load(conn, [sent_id])[0]
     letter_bytes = len(composer.compose(one, NOW).message.as_bytes())
     app.db.dispose()
     db.unlink()
-    return letters / seconds, letter_bytes
+    return report.sent / seconds, letter_bytes
 
 
 def ours_cli(shop: Path, port: int, letters: int, pool: int) -> float:
@@ -221,9 +224,9 @@ def ours_cli(shop: Path, port: int, letters: int, pool: int) -> float:
     if done.returncode != 0:
         raise RuntimeError(f"reactivator run failed: {done.stderr[-2000:]}")
     sent = json.loads(done.stdout)["sent"]["sent"]
-    assert sent == letters, (sent, letters)
+    assert sent > 0.8 * letters, (sent, letters)  # the holdout's control group gets no letter
     db.unlink()
-    return letters / seconds
+    return int(sent) / seconds
 
 
 def main() -> None:
