@@ -65,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--import-rounds", type=int, default=2, help="interleaved rounds for the import")
     ap.add_argument("--skip-import", action="store_true", help="reuse the database of an earlier run")
     ap.add_argument("--code", default="worktree", help="'worktree' or a git revision")
+    ap.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also the import on PostgreSQL (a server URL such as postgresql://postgres@127.0.0.1; "
+        "the bench creates and drops its own database), against psql's \\copy into a plain table",
+    )
     a = ap.parse_args(argv)
     DATA.mkdir(parents=True, exist_ok=True)
     os.chdir(DATA)
@@ -121,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         rows.append(("import orders, CLI (rate)", median_ratio(cli_pairs), ">= 0.2", "higher"))
         rows.append(("import orders, in process (rate)", median_ratio(inproc_pairs), ">= 0.2", "higher"))
+
+    if a.postgres:
+        pairs = [_postgres_import_round(a.postgres, cust_csv, ord_csv, env) for _ in range(a.import_rounds)]
+        rows.append(("import orders, CLI, PostgreSQL (rate)", median_ratio(pairs), ">= 0.2", "higher"))
 
     # ---- segments and the dry run --------------------------------------------------------------
     from reactivator.core.plan import pass_parameters
@@ -184,6 +194,35 @@ def main(argv: list[str] | None = None) -> int:
             f"{'met' if met else 'MISSED'}"
         )
     return 0
+
+
+PG_DATABASE = "reactivator_bench_paths"
+
+
+def _postgres_import_round(
+    server: str, cust_csv: Path, ord_csv: Path, env: dict[str, str]
+) -> tuple[float, float]:
+    """(psql \\copy seconds, `reactivator import orders` seconds) on a fresh PostgreSQL database."""
+    psql = shutil.which("psql") or "/usr/bin/psql"
+    admin = f"{server.rstrip('/')}/postgres"
+    target = f"{server.rstrip('/')}/{PG_DATABASE}"
+    for sql in (f"DROP DATABASE IF EXISTS {PG_DATABASE}", f"CREATE DATABASE {PG_DATABASE}"):
+        check(run_proc([psql, admin, "-qc", sql]), "psql")
+    pg_env = {**env, "REACTIVATOR_DATABASE__URL": target.replace("postgresql://", "postgresql+psycopg://", 1)}
+    check(run_proc([CLI, "db", "upgrade"], pg_env), "db upgrade (PostgreSQL)")
+    check(run_proc([CLI, "import", "customers", str(cust_csv)], pg_env), "import customers (PostgreSQL)")
+    ours = check(
+        run_proc([CLI, "import", "orders", str(ord_csv)], pg_env), "import orders (PostgreSQL)"
+    ).seconds
+    table = "CREATE TABLE ref_orders (id text, customer_id text, placed_at text, amount text, currency text)"
+    check(run_proc([psql, target, "-qc", table]), "psql")
+    theirs = check(
+        run_proc([psql, target, "-qc", f"\\copy ref_orders FROM '{ord_csv}' WITH (FORMAT csv, HEADER true)"]),
+        "psql \\copy",
+    ).seconds
+    check(run_proc([psql, admin, "-qc", f"DROP DATABASE {PG_DATABASE}"]), "psql")
+    log(f"  PostgreSQL: CLI {ours:.1f}s, psql \\copy {theirs:.2f}s")
+    return theirs, ours
 
 
 def _secs(s: float) -> str:
