@@ -169,3 +169,42 @@ def test_a_worker_that_breaks_stops_the_batch_without_giving_back_letters_alread
     assert not first & set(rerun.recipients())  # nothing twice
     assert first | set(rerun.recipients()) == {f"c{n}@example.com" for n in range(12)}
     app.db.dispose()
+
+
+@dataclass
+class TogetherMailer(MemoryMailer):
+    """Holds each letter until `together` are in flight, so their results arrive at once."""
+
+    together: int = 4
+    _arrived: int = 0
+    _all_here: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, letter: Outgoing) -> None:
+        self._arrived += 1
+        if self._arrived % self.together == 0:
+            self._all_here.set()
+        await self._all_here.wait()
+        await super().send(letter)
+
+
+def test_results_that_arrive_together_are_recorded_in_one_transaction(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reactivator.service.delivery.run import DeliveryRun
+
+    for n in range(8):
+        dormant_customer(app, f"g{n}", NOW, 100)
+    enroll_and_queue(app, NOW)
+    groups: list[int] = []
+    commit = DeliveryRun._commit
+
+    def counted(run: DeliveryRun, group: list[object]) -> object:
+        groups.append(len(group))
+        return commit(run, group)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DeliveryRun, "_commit", counted)
+    report = asyncio.run(send_due(app, TogetherMailer(concurrency=4, together=4), NOW))
+    assert report.sent == 8
+    assert sum(groups) == 8  # every letter recorded
+    assert max(groups) > 1  # and one commit for several of them
+    assert {row["status"] for n in range(8) for row in letters_of(app, f"g{n}")} == {"sent"}

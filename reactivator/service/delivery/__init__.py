@@ -2,9 +2,11 @@
 
 The letters table is a ledger. Letters are claimed in batches with a lease,
 then handed over by as many concurrent workers as the mailer takes letters at
-once; each result is recorded the moment the server answers, so after a crash
-a letter can go out twice only if it was already handed over and not yet
-recorded: at most one per connection, and with its original Message-ID.
+once; each result is recorded as soon as the server answers (results that
+arrive together share one commit, and a connection takes its next letter only
+once its last result is durable), so after a crash a letter can go out twice
+only if it was already handed over and not yet recorded: at most one per
+connection, and with its original Message-ID.
 Every letter ends as sent, failed, expired or cancelled, with the reason.
 
     batches     `send_due`: claim, load, hand over, give back what was not sent

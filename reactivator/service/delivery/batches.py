@@ -11,6 +11,7 @@ holds: a letter can repeat only if it was on the wire.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -26,6 +27,8 @@ from reactivator.service.delivery.handover import hand_over
 from reactivator.service.delivery.report import SendReport, worker_name
 from reactivator.service.delivery.run import DeliveryRun
 from reactivator.service.letters import checked_composer
+
+log = logging.getLogger("reactivator.delivery")
 
 
 async def send_due(
@@ -76,6 +79,10 @@ async def send_due(
         # them at once; except a letter the server answered whose result could not be
         # recorded: it keeps its lease, and is retried only when that runs out.
         run.threads.shutdown(wait=True)
+        try:
+            run.commit_waiting()  # results the server gave that no group commit took yet
+        except Exception:  # not written: those letters keep their lease (run.answered), as below
+            log.exception("could not record the last results of a stopped run")
         with app.db.write() as conn:
             letter_rows.release_all(conn, run.worker, keep=run.answered)
         raise

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reactivator.core.delivery import Outcome, OutcomeKind, after_refusal, before_sending
 from reactivator.core.model import LetterStatus, Subscription
@@ -17,6 +17,9 @@ from reactivator.db.coupons import take_codes
 from reactivator.db.customers import set_subscription
 from reactivator.errors import DeliveryError
 from reactivator.service.delivery.run import DeliveryRun
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 log = logging.getLogger("reactivator.delivery")
 
@@ -71,10 +74,20 @@ async def hand_over(run: DeliveryRun, letter: Letter) -> None:
         )
         if outcome.pause_domain_until is not None:
             run.throttle.pause(domain, (outcome.pause_domain_until - run.now).total_seconds())
-        run.report.count((await run.record(letter.letter_id, _apply, run, letter, outcome, domain, exc)).kind)
+        await _record(run, letter, outcome, domain, exc)
         return
-    sent = Outcome(OutcomeKind.SENT)
-    run.report.count((await run.record(letter.letter_id, _apply, run, letter, sent, domain)).kind)
+    await _record(run, letter, Outcome(OutcomeKind.SENT), domain)
+
+
+async def _record(
+    run: DeliveryRun, letter: Letter, outcome: Outcome, domain: str, refusal: DeliveryError | None = None
+) -> None:
+    """Record what the server answered, in the run's next group commit; then log and count it."""
+    recorded = await run.record(
+        letter.letter_id, lambda conn: _write(conn, run, letter, outcome, domain, refusal)
+    )
+    _log(run, letter, recorded, domain, refusal)
+    run.report.count(recorded.kind)
 
 
 def _prepare(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:
@@ -137,25 +150,38 @@ def _apply(
     refusal: DeliveryError | None = None,
 ) -> Outcome:
     """Write the outcome into the ledger (and its consequences), log it; the outcome as recorded."""
-    kind, reason, worker = outcome.kind, outcome.reason, run.worker
     with run.app.db.write() as conn:
-        if kind is OutcomeKind.SENT:
-            if not letter_rows.mark_sent(conn, letter.letter_id, worker, run.now):
-                kind = OutcomeKind.LEASE_LOST
-        elif kind is OutcomeKind.CANCELLED:
-            letter_rows.mark_cancelled(conn, letter.letter_id, worker, reason)
-        elif kind in (OutcomeKind.FAILED, OutcomeKind.EXPIRED, OutcomeKind.BOUNCED):
-            status = LetterStatus.EXPIRED if kind is OutcomeKind.EXPIRED else LetterStatus.FAILED
-            letter_rows.mark_failed(conn, letter.letter_id, worker, reason, status)
-            if kind is OutcomeKind.BOUNCED:
-                why = f"bounced: {refusal.summary if refusal else reason}"
-                set_subscription(conn, letter.customer_id, Subscription.BOUNCED, run.now, why)
-        else:
-            assert outcome.until is not None
-            if outcome.pause_domain_until is not None:
-                letter_rows.pause_domain(conn, domain, outcome.pause_domain_until, reason)
-            letter_rows.defer(conn, letter.letter_id, worker, outcome.until, reason)
-    _log(run, letter, replace(outcome, kind=kind), domain, refusal)
+        recorded = _write(conn, run, letter, outcome, domain, refusal)
+    _log(run, letter, recorded, domain, refusal)
+    return recorded
+
+
+def _write(
+    conn: Connection,
+    run: DeliveryRun,
+    letter: Letter,
+    outcome: Outcome,
+    domain: str,
+    refusal: DeliveryError | None = None,
+) -> Outcome:
+    """The outcome and its consequences, written in the caller's transaction; the outcome as recorded."""
+    kind, reason, worker = outcome.kind, outcome.reason, run.worker
+    if kind is OutcomeKind.SENT:
+        if not letter_rows.mark_sent(conn, letter.letter_id, worker, run.now):
+            kind = OutcomeKind.LEASE_LOST
+    elif kind is OutcomeKind.CANCELLED:
+        letter_rows.mark_cancelled(conn, letter.letter_id, worker, reason)
+    elif kind in (OutcomeKind.FAILED, OutcomeKind.EXPIRED, OutcomeKind.BOUNCED):
+        status = LetterStatus.EXPIRED if kind is OutcomeKind.EXPIRED else LetterStatus.FAILED
+        letter_rows.mark_failed(conn, letter.letter_id, worker, reason, status)
+        if kind is OutcomeKind.BOUNCED:
+            why = f"bounced: {refusal.summary if refusal else reason}"
+            set_subscription(conn, letter.customer_id, Subscription.BOUNCED, run.now, why)
+    else:
+        assert outcome.until is not None
+        if outcome.pause_domain_until is not None:
+            letter_rows.pause_domain(conn, domain, outcome.pause_domain_until, reason)
+        letter_rows.defer(conn, letter.letter_id, worker, outcome.until, reason)
     return replace(outcome, kind=kind)
 
 
