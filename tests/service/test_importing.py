@@ -273,3 +273,24 @@ def test_an_address_that_opted_out_stays_out_under_a_new_customer_id(app: App, t
     again = write_csv(tmp_path / "c2.csv", CUSTOMER_HEADER, [["n3", "a@example.com", "A", "", "", "", ""]])
     import_file(app, ImportKind.CUSTOMERS, again, LATER)
     assert customer_row(app, "n3")["subscription"] == "unsubscribed"
+
+
+def test_an_import_on_postgresql_keeps_the_planner_statistics_up_with_the_tables(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # With the statistics of an empty table, PostgreSQL scans the whole table for each
+    # batch's IN lists; the import refreshes them as the tables double.
+    from sqlalchemy import text
+
+    from tests.conftest import _truncate
+
+    _truncate(postgres_url)
+    app = app_from_settings(make_settings(postgres_url, imports={"batch_size": 10}))
+    path = write_csv(
+        tmp_path / "many.csv", ["id", "email"], [[f"p{i}", f"p{i}@example.com"] for i in range(35)]
+    )
+    assert import_file(app, ImportKind.CUSTOMERS, path, NOW).inserted == 35
+    with app.db.read() as conn:
+        seen = conn.execute(text("SELECT reltuples FROM pg_class WHERE relname = 'customers'")).scalar_one()
+    assert seen >= 20  # analysed after 10 and 20 rows (never analysed, it would say -1 or 0)
+    app.db.dispose()

@@ -20,6 +20,7 @@ from reactivator.db.catalog import upsert_products, write_order_lines
 from reactivator.db.customers import UpsertCounts, upsert_customers
 from reactivator.db.orders import orders_by_customer_id, write_orders
 from reactivator.db.returns import ReturnedCustomer
+from reactivator.db.statistics import refresh_statistics
 from reactivator.service.app import App
 from reactivator.service.imports.formats import (
     NATIVE,
@@ -106,6 +107,8 @@ def import_file(
             fields_by_line.clear()
             gc.collect(1)  # the batch's cycles (driver and SQLAlchemy objects), young ones only
 
+        analyze_at = 1  # rows written before the planner's statistics are refreshed next (doubling)
+
         rows: Iterator[RawRow] = read_rows(path, fmt.required, progress)
         if fmt.group_by is not None:
             rows = grouped(rows, fmt.group_by)
@@ -121,6 +124,9 @@ def import_file(
                 fields_by_line[raw.line] = raw.fields
             if len(pending) >= batch_size:
                 flush()
+                if summary.inserted >= analyze_at:  # the tables grew: plan the next batches for their size
+                    _refresh_statistics(app)
+                    analyze_at = 2 * summary.inserted
         flush()
         summary.rejects_path = rejects.path if rejects.count else None
     return summary
@@ -142,6 +148,11 @@ def _cycle_collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _refresh_statistics(app: App) -> None:
+    with app.db.write() as conn:
+        refresh_statistics(conn)
 
 
 def _parse(
