@@ -69,7 +69,13 @@ def step_key(
 
 
 def _plan(
-    app: App, conn: Connection, now: datetime, *, show_classes: bool = False, salt: str | None = None
+    app: App,
+    conn: Connection,
+    now: datetime,
+    *,
+    show_classes: bool = False,
+    salt: str | None = None,
+    one_customer: bool = False,
 ) -> PlanQuery:
     """The pass's query; the value classes are worked out only if a rule or the reader needs them.
 
@@ -82,7 +88,8 @@ def _plan(
     if holdout and salt is None:
         salt = holdout_salt(conn)
     params = pass_parameters(app.policy, now, classes)
-    scan = scan_beats_index(conn, params.earliest_cutoff)
+    # Counting the dormant to choose an access path pays off only when all of them are read.
+    scan = not one_customer and scan_beats_index(conn, params.earliest_cutoff)
     return PlanQuery(app.policy, params, app.campaign, salt, whole_table=scan)
 
 
@@ -147,7 +154,7 @@ def decision(app: App, customer_id: int, now: datetime) -> PlannedCustomer | Non
     """What a pass at `now` would decide for one customer (None: not dormant)."""
     _ensure_salt(app, now)
     with app.db.read() as conn:
-        return decision_for(conn, _plan(app, conn, now), customer_id)
+        return decision_for(conn, _plan(app, conn, now, one_customer=True), customer_id)
 
 
 def enroll_and_queue(app: App, now: datetime) -> PassReport:
