@@ -122,21 +122,32 @@ def load(conn: Connection, letter_ids: list[int]) -> list[Letter]:
     ]
 
 
-def current_state(conn: Connection, letter_id: int) -> LetterState:
-    """What may have changed since the batch was loaded: the letter's and enrollment's status,
-    the customer's subscription, and whether they still have an address."""
-    row = conn.execute(
+def current_states(conn: Connection, letter_ids: list[int]) -> dict[int, LetterState]:
+    """What may have changed since the batch was loaded, for each letter: its and its
+    enrollment's status, the customer's subscription, and whether they still have an address.
+
+    One query for all the letters a send run is about to hand over at once."""
+    rows = conn.execute(
         select(
-            letters.c.status, customers.c.subscription, enrollments.c.status, customers.c.email.is_not(None)
+            letters.c.id,
+            letters.c.status,
+            customers.c.subscription,
+            enrollments.c.status,
+            customers.c.email.is_not(None),
         )
         .select_from(
             letters.join(customers, customers.c.id == letters.c.customer_id).join(
                 enrollments, enrollments.c.id == letters.c.enrollment_id
             )
         )
-        .where(letters.c.id == letter_id)
-    ).one()
-    return LetterState(LetterStatus(row[0]), Subscription(row[1]), EnrollmentStatus(row[2]), bool(row[3]))
+        .where(letters.c.id.in_(letter_ids))
+    )
+    return {
+        row[0]: LetterState(
+            LetterStatus(row[1]), Subscription(row[2]), EnrollmentStatus(row[3]), bool(row[4])
+        )
+        for row in rows
+    }
 
 
 def _leased(letter_id: int, worker: str) -> ColumnElement[bool]:
@@ -147,14 +158,19 @@ def _leased(letter_id: int, worker: str) -> ColumnElement[bool]:
     )
 
 
-def mark_sent(conn: Connection, letter_id: int, worker: str, now: datetime) -> bool:
-    """Record a hand-over; False if the lease was lost meanwhile."""
+def mark_sent(conn: Connection, letter_ids: list[int], worker: str, now: datetime) -> set[int]:
+    """Record hand-overs in one statement; the letters recorded (the others' lease was lost meanwhile)."""
     done = conn.execute(
         update(letters)
-        .where(_leased(letter_id, worker))
+        .where(
+            letters.c.id.in_(letter_ids),
+            letters.c.status == LetterStatus.QUEUED.value,
+            letters.c.leased_by == worker,
+        )
         .values(status=LetterStatus.SENT.value, sent_at=now, lease_until=None, last_error=None)
-    ).rowcount
-    return bool(done)
+        .returning(letters.c.id)
+    )
+    return set(done.scalars())
 
 
 def mark_cancelled(conn: Connection, letter_id: int, worker: str, reason: str) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import Connection
 
 from reactivator.core.ports import Outgoing
 from reactivator.core.refusals import Refusal
@@ -187,24 +189,30 @@ class TogetherMailer(MemoryMailer):
         await super().send(letter)
 
 
-def test_results_that_arrive_together_are_recorded_in_one_transaction(
+def test_results_and_last_checks_that_arrive_together_share_one_transaction(
     app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reactivator.service.delivery.run import DeliveryRun
-
     for n in range(8):
         dormant_customer(app, f"g{n}", NOW, 100)
     enroll_and_queue(app, NOW)
-    groups: list[int] = []
-    commit = DeliveryRun._commit
+    recorded: list[int] = []
+    checked: list[int] = []
+    mark_sent, current_states = letter_rows.mark_sent, letter_rows.current_states
 
-    def counted(run: DeliveryRun, group: list[object]) -> object:
-        groups.append(len(group))
-        return commit(run, group)  # type: ignore[arg-type]
+    def counted_sent(conn: Connection, ids: list[int], *args: Any) -> set[int]:
+        recorded.append(len(ids))
+        return mark_sent(conn, ids, *args)
 
-    monkeypatch.setattr(DeliveryRun, "_commit", counted)
+    def counted_checks(conn: Connection, ids: list[int]) -> dict[int, Any]:
+        checked.append(len(ids))
+        return current_states(conn, ids)
+
+    monkeypatch.setattr(letter_rows, "mark_sent", counted_sent)
+    monkeypatch.setattr(letter_rows, "current_states", counted_checks)
     report = asyncio.run(send_due(app, TogetherMailer(concurrency=4, together=4), NOW))
     assert report.sent == 8
-    assert sum(groups) == 8  # every letter recorded
-    assert max(groups) > 1  # and one commit for several of them
+    assert sum(recorded) == 8  # every letter recorded
+    assert sum(checked) == 8  # and checked
+    assert max(recorded) > 1  # one statement (and commit) for several results
+    assert max(checked) > 1  # one query for several last checks
     assert {row["status"] for n in range(8) for row in letters_of(app, f"g{n}")} == {"sent"}

@@ -1,4 +1,4 @@
-"""One letter: the last check, build it, hand it to the mailer, and record what became of it."""
+"""One letter: build it, check it one last time, hand it to the mailer, and record what became of it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from reactivator.core.delivery import Outcome, OutcomeKind, after_refusal, before_sending
 from reactivator.core.model import LetterStatus, Subscription
 from reactivator.core.ports import Outgoing
+from reactivator.core.quiet_hours import in_quiet_hours
 from reactivator.core.records import Letter
 from reactivator.db import letters as letter_rows
 from reactivator.db.coupons import take_codes
@@ -45,21 +46,40 @@ def _fields(run: DeliveryRun, letter: Letter, **more: Any) -> dict[str, Any]:
 
 
 async def hand_over(run: DeliveryRun, letter: Letter) -> None:
-    """Check, build and send one letter, and record its outcome in the report and the ledger."""
-    ready = await run.off_loop(_prepare, run, letter)
-    if isinstance(ready, Outcome):
-        run.report.count(ready.kind)
+    """Build, check and send one letter, and record its outcome in the report and the ledger."""
+    zone = letter.timezone or run.app.policy.default_timezone
+    quiet = run.app.policy.quiet_hours
+    # Built first, so that the check is the last thing before the send (a letter the check
+    # then stops was built for nothing, which is rare). A letter that needs a code from the
+    # pool is built after its check, so that no code is taken for a letter that stays; one
+    # that must wait for the morning is not built at all.
+    built: _Ready | Outcome | None = None
+    if not _needs_code(letter) and not (quiet is not None and in_quiet_hours(run.now, zone, quiet)):
+        built = await run.off_loop(_build, run, letter)
+    state = await run.check(letter.letter_id)
+    letter = replace(letter, email=letter.email if state.has_email else None)
+    stopped = before_sending(state, zone, quiet, run.now)
+    if stopped is None and letter.step_key not in run.composer.step_keys:
+        gone = f"step {letter.step_key!r} is no longer in the campaign's ladder"
+        stopped = Outcome(OutcomeKind.FAILED, gone)
+    if stopped is None and built is None:
+        built = await run.off_loop(_code_and_build, run, letter)
+    if stopped is None and isinstance(built, Outcome):
+        stopped = built
+    if stopped is not None:
+        await _record(run, letter, stopped, "", answered=False)
         return
-    letter, domain = ready.letter, ready.domain
+    assert isinstance(built, _Ready)
+    letter, domain = built.letter, built.domain
     paused = run.throttle.paused_for(domain)
     if paused:
         wait = Outcome(
             OutcomeKind.DEFERRED, f"sending to {domain} is paused", until=run.now + timedelta(seconds=paused)
         )
-        run.report.count((await run.off_loop(_apply, run, letter, wait, domain)).kind)
+        await _record(run, letter, wait, domain, answered=False)
         return
     assert letter.email is not None
-    outgoing = Outgoing(ready.message, letter.email, _return_path(run, letter))
+    outgoing = Outgoing(built.message, letter.email, _return_path(run, letter))
     try:
         async with run.throttle.slot(domain):
             await run.mailer.send(outgoing)
@@ -76,44 +96,50 @@ async def hand_over(run: DeliveryRun, letter: Letter) -> None:
             run.throttle.pause(domain, (outcome.pause_domain_until - run.now).total_seconds())
         await _record(run, letter, outcome, domain, exc)
         return
-    await _record(run, letter, Outcome(OutcomeKind.SENT), domain)
+    recorded = await run.record_sent(letter.letter_id)
+    sent = Outcome(OutcomeKind.SENT if recorded else OutcomeKind.LEASE_LOST)
+    _log(run, letter, sent, domain, None)
+    run.report.count(sent.kind)
 
 
 async def _record(
-    run: DeliveryRun, letter: Letter, outcome: Outcome, domain: str, refusal: DeliveryError | None = None
+    run: DeliveryRun,
+    letter: Letter,
+    outcome: Outcome,
+    domain: str,
+    refusal: DeliveryError | None = None,
+    *,
+    answered: bool = True,
 ) -> None:
-    """Record what the server answered, in the run's next group commit; then log and count it."""
+    """Record what became of a letter, in the run's next group commit; then log and count it."""
     recorded = await run.record(
-        letter.letter_id, lambda conn: _write(conn, run, letter, outcome, domain, refusal)
+        letter.letter_id, lambda conn: _write(conn, run, letter, outcome, domain, refusal), answered=answered
     )
     _log(run, letter, recorded, domain, refusal)
     run.report.count(recorded.kind)
 
 
-def _prepare(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:
-    """Check the letter once more and build it; or end or defer it (recorded), and say how."""
-    app = run.app
-    # Read what may have changed since the batch was loaded: a purchase or an
-    # unsubscribe may have landed while earlier letters of the batch went out.
-    with app.db.read() as conn:
-        state = letter_rows.current_state(conn, letter.letter_id)
-    letter = replace(letter, email=letter.email if state.has_email else None)
-    zone = letter.timezone or app.policy.default_timezone
-    stopped = before_sending(state, zone, app.policy.quiet_hours, run.now)
-    if stopped is None and letter.step_key not in run.composer.step_keys:
-        gone = f"step {letter.step_key!r} is no longer in the campaign's ladder"
-        stopped = Outcome(OutcomeKind.FAILED, gone)
-    if stopped is None and letter.discount_percent > 0 and letter.coupon_code is None:
-        letter, stopped = _code_from_pool(run, letter)
-    if stopped is None:
-        try:
-            message = run.composer.compose(letter, run.now).message
-        except Exception as exc:
-            stopped = Outcome(OutcomeKind.FAILED, f"could not build the letter: {exc}")
-        else:
-            assert letter.email is not None
-            return _Ready(letter, message, letter.email.rpartition("@")[2].lower())
-    return _apply(run, letter, stopped, "")
+def _needs_code(letter: Letter) -> bool:
+    return letter.discount_percent > 0 and letter.coupon_code is None
+
+
+def _build(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:
+    """The finished letter, or why it could not be built."""
+    try:
+        message = run.composer.compose(letter, run.now).message
+    except Exception as exc:
+        return Outcome(OutcomeKind.FAILED, f"could not build the letter: {exc}")
+    assert letter.email is not None
+    return _Ready(letter, message, letter.email.rpartition("@")[2].lower())
+
+
+def _code_and_build(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:
+    """A letter that waited for its check: its code from the pool if it needs one, then the letter."""
+    if _needs_code(letter):
+        letter, waiting = _code_from_pool(run, letter)
+        if waiting is not None:
+            return waiting
+    return _build(run, letter)
 
 
 POOL_RETRY = timedelta(hours=1)
@@ -142,20 +168,6 @@ def _return_path(run: DeliveryRun, letter: Letter) -> str | None:
     return path
 
 
-def _apply(
-    run: DeliveryRun,
-    letter: Letter,
-    outcome: Outcome,
-    domain: str,
-    refusal: DeliveryError | None = None,
-) -> Outcome:
-    """Write the outcome into the ledger (and its consequences), log it; the outcome as recorded."""
-    with run.app.db.write() as conn:
-        recorded = _write(conn, run, letter, outcome, domain, refusal)
-    _log(run, letter, recorded, domain, refusal)
-    return recorded
-
-
 def _write(
     conn: Connection,
     run: DeliveryRun,
@@ -166,10 +178,8 @@ def _write(
 ) -> Outcome:
     """The outcome and its consequences, written in the caller's transaction; the outcome as recorded."""
     kind, reason, worker = outcome.kind, outcome.reason, run.worker
-    if kind is OutcomeKind.SENT:
-        if not letter_rows.mark_sent(conn, letter.letter_id, worker, run.now):
-            kind = OutcomeKind.LEASE_LOST
-    elif kind is OutcomeKind.CANCELLED:
+    assert kind is not OutcomeKind.SENT  # recorded in bulk: DeliveryRun.record_sent
+    if kind is OutcomeKind.CANCELLED:
         letter_rows.mark_cancelled(conn, letter.letter_id, worker, reason)
     elif kind in (OutcomeKind.FAILED, OutcomeKind.EXPIRED, OutcomeKind.BOUNCED):
         status = LetterStatus.EXPIRED if kind is OutcomeKind.EXPIRED else LetterStatus.FAILED
@@ -182,7 +192,7 @@ def _write(
         if outcome.pause_domain_until is not None:
             letter_rows.pause_domain(conn, domain, outcome.pause_domain_until, reason)
         letter_rows.defer(conn, letter.letter_id, worker, outcome.until, reason)
-    return replace(outcome, kind=kind)
+    return outcome
 
 
 def _log(

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from reactivator.core.delivery import DeliveryRules, Outcome
+from reactivator.core.delivery import DeliveryRules, LetterState, Outcome
 from reactivator.core.ports import Mailer
+from reactivator.db import letters as letter_rows
 from reactivator.render.composer import LetterBuilder
 from reactivator.service.app import App
 from reactivator.service.delivery.backoff import retry_delay
@@ -22,8 +23,19 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# A result waiting for its group commit: the letter, what writes its outcome, and who waits for it.
-_Waiting = tuple[int, Callable[["Connection"], Outcome], "asyncio.Future[Outcome]"]
+# What a job of a group transaction does: read the letter's state, record it as sent, or
+# run a write that records another outcome.
+_CHECK = "check"
+_SENT = "sent"
+
+
+@dataclass(eq=False)
+class _Job:
+    """A letter's check or result waiting for the next group transaction, and who waits for it."""
+
+    letter_id: int
+    op: str | Callable[[Connection], Outcome]
+    done: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
 def delivery_rules(app: App) -> DeliveryRules:
@@ -50,8 +62,8 @@ class DeliveryRun:
     threads: ThreadPoolExecutor
     # Letters the server has answered for and whose result is not recorded yet.
     answered: set[int] = field(default_factory=set)
-    # Results waiting for the next group commit, and the task writing the groups.
-    _waiting: list[_Waiting] = field(default_factory=list)
+    # Checks and results waiting for the next group transaction, and the task running the groups.
+    _waiting: list[_Job] = field(default_factory=list)
     _writer: asyncio.Task[None] | None = None
 
     @classmethod
@@ -74,8 +86,36 @@ class DeliveryRun:
         """Run blocking work (database, rendering) on a worker thread."""
         return await asyncio.wrap_future(self.threads.submit(fn, *args))
 
-    async def record(self, letter_id: int, write: Callable[[Connection], Outcome]) -> Outcome:
-        """Record what the server answered for a letter, in the next group commit.
+    async def check(self, letter_id: int) -> LetterState:
+        """The letter's state read in the next group transaction: its last check before it goes.
+
+        The checks of every connection about to send go together in one query, in
+        the same transaction as the results waiting to be written (written first).
+        """
+        state: LetterState = await self._enqueue(_Job(letter_id, _CHECK))
+        return state
+
+    async def record_sent(self, letter_id: int) -> bool:
+        """Record a letter the server accepted, in the next group commit; False if its lease was lost."""
+        self.answered.add(letter_id)
+        recorded: bool = await self._enqueue(_Job(letter_id, _SENT))
+        return recorded
+
+    async def record(
+        self, letter_id: int, write: Callable[[Connection], Outcome], *, answered: bool = True
+    ) -> Outcome:
+        """Record what became of a letter (`write` writes it), in the next group commit.
+
+        `answered`: the server answered for it, so that a run cancelled before the
+        result is durable keeps the letter's lease instead of giving it back.
+        """
+        if answered:
+            self.answered.add(letter_id)
+        outcome: Outcome = await self._enqueue(_Job(letter_id, write))
+        return outcome
+
+    async def _enqueue(self, job: _Job) -> Any:
+        """Wait for `job`'s group transaction.
 
         Results that arrive while a group is being written go together into the next
         transaction: one commit for as many letters as there are connections. Each
@@ -84,36 +124,45 @@ class DeliveryRun:
         Shielded: a run cancelled meanwhile still records it (a delivered letter given
         back would go twice).
         """
-        self.answered.add(letter_id)
-        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         # Read by nobody if this worker is cancelled meanwhile: the failure is the run's, not lost.
-        done.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self._waiting.append((letter_id, write, done))
+        job.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._waiting.append(job)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_groups())
-        return await asyncio.shield(done)
+        return await asyncio.shield(job.done)
 
     async def _write_groups(self) -> None:
         while self._waiting:
             group, self._waiting = self._waiting, []
             try:
-                outcomes = await asyncio.shield(asyncio.wrap_future(self.threads.submit(self._commit, group)))
+                results = await asyncio.shield(asyncio.wrap_future(self.threads.submit(self._commit, group)))
             except Exception as exc:  # nothing of the group is written: each waiting worker fails
-                for _, _, done in group:
-                    if not done.done():
-                        done.set_exception(exc)
+                for job in group:
+                    if not job.done.done():
+                        job.done.set_exception(exc)
             else:
-                for (_, _, done), outcome in zip(group, outcomes, strict=True):
-                    if not done.done():
-                        done.set_result(outcome)
+                for job, result in zip(group, results, strict=True):
+                    if not job.done.done():
+                        job.done.set_result(result)
 
-    def _commit(self, group: list[_Waiting]) -> list[Outcome]:
-        """Write a group of results in one transaction (on a worker thread)."""
-        with self.app.db.write() as conn:
-            outcomes = [write(conn) for _, write, _ in group]
-        for letter_id, _, _ in group:
-            self.answered.discard(letter_id)
-        return outcomes
+    def _commit(self, group: list[_Job]) -> list[Any]:
+        """Write a group's results, then read its checks, in one transaction (on a worker thread)."""
+        sent = [job.letter_id for job in group if job.op == _SENT]
+        checked = [job.letter_id for job in group if job.op == _CHECK]
+        writes = len(checked) < len(group)
+        with self.app.db.write() if writes else self.app.db.read() as conn:
+            recorded = letter_rows.mark_sent(conn, sent, self.worker, self.now) if sent else set()
+            results: list[Any] = [
+                job.op(conn) if callable(job.op) else job.letter_id in recorded
+                for job in group
+                if job.op != _CHECK
+            ]
+            states = letter_rows.current_states(conn, checked) if checked else {}
+        for job in group:
+            if job.op != _CHECK:
+                self.answered.discard(job.letter_id)
+        by_job = iter(results)
+        return [states[job.letter_id] if job.op == _CHECK else next(by_job) for job in group]
 
     def commit_waiting(self) -> None:
         """Write, on this thread, the results no group has taken yet (a run that is being cancelled)."""
