@@ -1,6 +1,7 @@
 """Delivery benchmark: reactivator's send path against Postfix's C tools and the naive way.
 
     .venv/bin/python bench/delivery.py [--letters 3000] [--rounds 3] [--naive 200] [--sessions 20]
+        [--postgres postgresql://postgres@127.0.0.1]
 
 Needs Postfix's smtp-sink and smtp-source (Debian package `postfix`; the mail
 system itself is never started). Every figure is letters per second into the
@@ -14,6 +15,8 @@ table shows the median of the per-round ratios:
                 connection pool, record the result (the letters queued beforehand)
   CLI           `reactivator run` as a shop runs it: start-up, the template check, the pass
                 that queues the letters, and the sending            (target: >= 0.12 of C)
+  PostgreSQL    with --postgres SERVER: the in-process send loop again, on a PostgreSQL copy
+                of the same shop (CREATE DATABASE ... TEMPLATE), in the same rounds
 """
 
 from __future__ import annotations
@@ -163,10 +166,11 @@ def prepared_shop(folder: Path, letters: int) -> Path:
     return path
 
 
-def _settings(db: Path, port: int, pool: int) -> Any:
+def _settings(db: Path | str, port: int, pool: int) -> Any:
+    url = db if isinstance(db, str) else f"sqlite:///{db}"
     return load_settings(
         ROOT / "config" / "reactivator.toml",
-        database={"url": f"sqlite:///{db}"},
+        database={"url": url},
         templates={"dir": ROOT / "templates" / "emails"},
         smtp={"port": port, "pool_size": pool},
         sending={"batch_size": 500},
@@ -174,10 +178,14 @@ def _settings(db: Path, port: int, pool: int) -> Any:
     )
 
 
-def ours(shop: Path, port: int, letters: int, pool: int) -> tuple[float, int]:
-    """The send loop in this process on a copy of the shop, its letters queued beforehand."""
-    db = shop.with_name("inproc.db")
-    shutil.copyfile(shop, db)
+def ours(shop: Path | str, port: int, letters: int, pool: int) -> tuple[float, int]:
+    """The send loop in this process on a copy of the shop, its letters queued beforehand.
+
+    `shop`: the SQLite file, or the URL of a PostgreSQL database to send from (a fresh copy).
+    """
+    db: Path | str = shop if isinstance(shop, str) else shop.with_name("inproc.db")
+    if isinstance(shop, Path):
+        shutil.copyfile(shop, db)
     app = app_from_settings(_settings(db, port, pool))
     enroll_and_queue(app, NOW)
     composer = checked_composer(app, NOW)
@@ -193,8 +201,43 @@ def ours(shop: Path, port: int, letters: int, pool: int) -> tuple[float, int]:
         one = letter_rows.load(conn, [sent_id])[0]
     letter_bytes = len(composer.compose(one, NOW).message.as_bytes())
     app.db.dispose()
-    db.unlink()
+    if isinstance(db, Path):
+        db.unlink()
     return report.sent / seconds, letter_bytes
+
+
+PG_SHOP, PG_ROUND = "reactivator_bench_delivery_shop", "reactivator_bench_delivery"
+
+
+def _psql(server: str, sql: str) -> None:
+    psql = shutil.which("psql") or "/usr/bin/psql"
+    quiet = {**os.environ, "PGOPTIONS": "-c client_min_messages=warning"}  # no NOTICE for IF EXISTS
+    subprocess.run([psql, f"{server.rstrip('/')}/postgres", "-qc", sql], check=True, env=quiet)
+
+
+def _pg_url(server: str, database: str) -> str:
+    return f"{server.rstrip('/')}/{database}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+def prepared_postgres_shop(server: str, letters: int) -> None:
+    """The same shop as prepared_shop, in a PostgreSQL database that each round copies."""
+    for sql in (f"DROP DATABASE IF EXISTS {PG_ROUND}", f"DROP DATABASE IF EXISTS {PG_SHOP}"):
+        _psql(server, sql)
+    _psql(server, f"CREATE DATABASE {PG_SHOP}")
+    app = app_from_settings(_settings(_pg_url(server, PG_SHOP), 25, 8), require_schema=False)
+    app.db.upgrade()
+    build_shop(app, letters)
+    app.db.dispose()
+
+
+def ours_postgres(server: str, port: int, letters: int, pool: int) -> float:
+    """`ours` on a fresh PostgreSQL copy of the shop."""
+    _psql(server, f"DROP DATABASE IF EXISTS {PG_ROUND}")
+    _psql(server, f"CREATE DATABASE {PG_ROUND} TEMPLATE {PG_SHOP}")
+    try:
+        return ours(_pg_url(server, PG_ROUND), port, letters, pool)[0]
+    finally:
+        _psql(server, f"DROP DATABASE IF EXISTS {PG_ROUND}")
 
 
 def ours_cli(shop: Path, port: int, letters: int, pool: int) -> float:
@@ -238,6 +281,7 @@ def main() -> None:
     parser.add_argument("--naive", type=int, default=200)
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--pool", type=int, default=8)
+    parser.add_argument("--postgres", help="also send from PostgreSQL (a server URL, trust auth)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     port = free_port()
@@ -245,8 +289,11 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="reactivator-bench-"))
     in_process: list[tuple[float, float]] = []
     through_cli: list[tuple[float, float]] = []
+    on_postgres: list[tuple[float, float]] = []
     try:
         shop = prepared_shop(folder, args.letters)
+        if args.postgres:
+            prepared_postgres_shop(args.postgres, args.letters)
         size = 0
         for n in range(args.rounds):
             rate, size = ours(shop, port, args.letters, args.pool)
@@ -254,8 +301,14 @@ def main() -> None:
             cli_rate = ours_cli(shop, port, args.letters, args.pool)
             in_process.append((rate, c_rate))
             through_cli.append((cli_rate, c_rate))
+            pg = ""
+            if args.postgres:
+                pg_rate = ours_postgres(args.postgres, port, args.letters, args.pool)
+                on_postgres.append((pg_rate, c_rate))
+                pg = f", PostgreSQL {pg_rate:.0f}/s"
             print(
-                f"round {n + 1}: in process {rate:.0f}/s, CLI {cli_rate:.0f}/s, C reference {c_rate:.0f}/s",
+                f"round {n + 1}: in process {rate:.0f}/s, CLI {cli_rate:.0f}/s{pg}, "
+                f"C reference {c_rate:.0f}/s",
                 flush=True,
             )
         naive_rate = naive(port, args.naive, ROOT / "templates" / "emails")
@@ -263,6 +316,8 @@ def main() -> None:
         sink.terminate()
         sink.wait()
         shutil.rmtree(folder, ignore_errors=True)
+        if args.postgres:
+            _psql(args.postgres, f"DROP DATABASE IF EXISTS {PG_SHOP}")
     c_median = statistics.median(c for _, c in in_process)
     print(
         f"\n{args.letters} letters of ~{size / 1024:.1f} KB into smtp-sink on 127.0.0.1, {args.rounds} rounds"
@@ -271,7 +326,10 @@ def main() -> None:
         f"{'C reference: smtp-source -d, ' + str(args.sessions) + ' sessions':44s} {c_median:9.0f} letters/s"
     )
     print(f"{'naive: render + premailer + new connection':44s} {naive_rate:9.0f} letters/s")
-    for name, pairs in (("in process: claim..record", in_process), ("CLI: reactivator run", through_cli)):
+    measured = [("in process: claim..record", in_process), ("CLI: reactivator run", through_cli)]
+    if on_postgres:
+        measured.append(("in process on PostgreSQL", on_postgres))
+    for name, pairs in measured:
         rate = statistics.median(r for r, _ in pairs)
         ratio = statistics.median(r / c for r, c in pairs)
         print(f"{name + ', pool ' + str(args.pool):44s} {rate:9.0f} letters/s   / C = {ratio:.3f} (>= 0.12)")
