@@ -142,8 +142,9 @@ def reopen(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count them, change nothing.")] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """After adding steps at the end of the ladder: customers who finished the shorter ladder
-    without coming back walk on to the new steps (each on its day); --dry-run counts them."""
+    """After steps were added to the ladder's end: who finished it walks on to the new steps.
+
+    Each gets the new steps on their days. --dry-run only counts them."""
 
     def body() -> None:
         from reactivator.service.ladder_reopen import reopen_finished

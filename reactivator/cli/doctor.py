@@ -28,8 +28,9 @@ def doctor(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check what the mailbox providers check before a send: SPF, DKIM, DMARC and alignment, MX,
-    reverse DNS, TLS to the relay, the letters' links and an unsubscribe round trip."""
+    """Check what mailbox providers check before a send: SPF, DKIM, DMARC, MX, TLS, links.
+
+    Also DMARC alignment, reverse DNS and an unsubscribe round trip."""
 
     def body() -> int:
         from reactivator.service.doctor import preflight

@@ -22,8 +22,10 @@ SourceArgument = Annotated[
 
 
 def intake(source: SourceArgument, as_json: JsonOption = False) -> None:
-    """Read a mailbox: bounces (suppress the bad addresses), ARF complaints, mails to the
-    unsubscribe address, replies (the ladder stops for a person to answer)."""
+    """Read a mailbox: bounces, complaints, mails to the unsubscribe address, replies.
+
+    A bounce suppresses the bad address. A complaint (ARF) unsubscribes its sender.
+    A reply stops the ladder, for a person to answer."""
 
     def body() -> None:
         from reactivator.service.feedback_mailbox import read_feedback
