@@ -312,6 +312,18 @@ def test_each_command_loads_what_its_own_work_needs(tmp_path: Path, shop: dict[s
     assert check & {"sqlalchemy", "uvicorn", "apscheduler"} == set()
 
 
+def test_the_dry_run_reads_whole_at_80_columns(tmp_path: Path, shop: dict[str, str]) -> None:
+    assert cli("db", "upgrade", cwd=tmp_path, env=shop).returncode == 0
+    assert cli("import", "customers", "customers.csv", cwd=tmp_path, env=shop).returncode == 0
+    assert cli("import", "orders", "orders.csv", cwd=tmp_path, env=shop).returncode == 0
+    shown = cli("run", "--dry-run", "--now", NOW, cwd=tmp_path, env={**shop, "COLUMNS": "80"}).stdout
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # Step names and explanations are whole, not cut into a word a line.
+    assert any("did-we-say-something-wrong" in line and "excluded by tag" not in line for line in lines)
+    assert sum("excluded by tag" in line for line in lines) == 2  # the summary's row and c3's trace row
+
+
 def test_with_a_holdout_the_dry_run_the_customer_and_the_report_show_the_arms(
     tmp_path: Path, shop: dict[str, str]
 ) -> None:

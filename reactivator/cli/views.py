@@ -114,18 +114,38 @@ def segments(report: SegmentReport) -> None:
     )
 
 
+# Below this width the tables put each row's explanation under its step instead of in a
+# column of its own, which would be squeezed into a word a line.
+_NARROW = 110
+
+
+def _step_and_why(step: str, group: str, why: str) -> Text:
+    """One cell: the step (and holdout group) on its line, the explanation under it."""
+    cell = Text(" · ".join(p for p in (step, group) if p), style="bold")
+    if cell:
+        cell.append("\n")
+    cell.append(why, style="dim" if cell else "")
+    return cell
+
+
 def pass_report(report: PassReport, sent: SendReport | None) -> None:
     from reactivator.core.model import DUE_VERDICTS, VERDICT_EXPLANATIONS, Verdict
 
     title = "Dry run (nothing changed)" if report.dry_run else "Pass"
     table = Table(title=f"{title} at {report.now:%Y-%m-%d %H:%M} UTC")
     holdout = any(d.arm is not None for d in report.decisions)
-    table.add_column("decision", no_wrap=True)
-    table.add_column("step", no_wrap=True)
-    if holdout:
-        table.add_column("group", no_wrap=True)
-    table.add_column("customers", justify="right")
-    table.add_column("why")
+    narrow = out.width < _NARROW
+    if narrow:
+        table.add_column("customers", justify="right", no_wrap=True)
+        table.add_column("decision", no_wrap=True)
+        table.add_column("step and why")
+    else:
+        table.add_column("decision", no_wrap=True)
+        table.add_column("step", no_wrap=True)
+        if holdout:
+            table.add_column("group", no_wrap=True)
+        table.add_column("customers", justify="right")
+        table.add_column("why")
     for d in report.decisions:
         due = d.verdict in DUE_VERDICTS
         held = d.arm is not None and d.arm.value == "control"
@@ -135,9 +155,14 @@ def pass_report(report: PassReport, sent: SendReport | None) -> None:
         why = VERDICT_EXPLANATIONS[d.verdict]
         if due and held:
             why = "control group: the letter is recorded on its day, never sent"
-        row = [f"[{style}]{decision}[/]" if style else decision, d.step_key or ""]
+        shown = f"[{style}]{decision}[/]" if style else decision
+        group = d.arm.value if d.arm else ""
+        if narrow:
+            table.add_row(f"{d.customers:,}", shown, _step_and_why(d.step_key or "", group, why))
+            continue
+        row = [shown, d.step_key or ""]
         if holdout:
-            row.append(d.arm.value if d.arm else "")
+            row.append(group)
         table.add_row(*row, f"{d.customers:,}", why)
     out.print(table)
     if holdout:
@@ -164,27 +189,34 @@ def trace_table(rows: list[tuple[PlannedCustomer, str | None]], total_shown_limi
 
     table = Table(title="Decision trace" + (f" (first {total_shown_limit})" if total_shown_limit else ""))
     holdout = any(r.arm is not None for r, _ in rows)
-    for col in (
-        "customer",
-        "last purchase",
-        "class",
-        "decision",
-        "step",
-        *(["group"] if holdout else []),
-        "why",
-    ):
-        table.add_column(col)
+    narrow = out.width < _NARROW
+    if narrow:
+        columns = ["customer", "last purchase", "class", "decision, step and why"]
+    else:
+        columns = [
+            "customer",
+            "last purchase",
+            "class",
+            "decision",
+            "step",
+            *(["group"] if holdout else []),
+            "why",
+        ]
+    for col in columns:
+        table.add_column(col, no_wrap=col in ("customer", "class"))
     for r, step in rows:
-        group = [r.arm.value if r.arm else ""] if holdout else []
-        table.add_row(
+        group = r.arm.value if r.arm else ""
+        why = VERDICT_EXPLANATIONS[r.verdict]
+        first: list[Text | str] = [
             Text(r.external_id),
             f"{r.last_purchase_at:%Y-%m-%d}",
             r.value_class.value if r.value_class else "",
-            r.verdict.value,
-            step or "",
-            *group,
-            VERDICT_EXPLANATIONS[r.verdict],
-        )
+        ]
+        if narrow:
+            details = _step_and_why(step or "", group, why)
+            table.add_row(*first, Text("\n").join([Text(r.verdict.value), details]))
+            continue
+        table.add_row(*first, r.verdict.value, step or "", *([group] if holdout else []), why)
     out.print(table)
 
 
