@@ -61,3 +61,7 @@ class SendingSettings(Section):
     # wait. Python runs one thread at a time, so more threads only help when the
     # database is far away, and they slow the daemon's web endpoints while a batch goes out.
     threads: int = Field(1, ge=1, le=32)
+    # Processes that build letters beside the sending process (building is about half of a
+    # letter's CPU). Unset: one less than the machine's cores, up to 4; 0 builds them in the
+    # sending process.
+    render_processes: int | None = Field(None, ge=0, le=32)

@@ -11,17 +11,21 @@ from typing import Protocol
 class Outgoing:
     """One finished letter for one recipient, as a transport hands it over.
 
-    `data` is the letter's bytes on the wire when a wrapper (DKIM) made them;
-    otherwise they are the message's own bytes.
+    `data` is the letter's bytes on the wire when they were made elsewhere (a
+    render process, or a DKIM wrapper); otherwise they are the message's own bytes.
+    A letter built in a render process arrives as bytes only (`message` None).
     """
 
-    message: EmailMessage
+    message: EmailMessage | None
     recipient: str
     return_path: str | None = None  # the envelope sender, when not the mailer's default
     data: bytes | None = None
 
     def wire(self) -> bytes:
-        return self.data if self.data is not None else self.message.as_bytes()
+        if self.data is not None:
+            return self.data
+        assert self.message is not None, "a letter needs its message or its bytes"
+        return self.message.as_bytes()
 
 
 class Mailer(Protocol):

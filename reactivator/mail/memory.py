@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from reactivator.core.ports import Outgoing
@@ -42,8 +43,14 @@ class MemoryMailer:
 
     @property
     def sent(self) -> list[tuple[str, EmailMessage]]:
-        """(recipient, message) of every letter kept."""
-        return [(letter.recipient, letter.message) for letter in self.letters]
+        """(recipient, message) of every letter kept (parsed from its bytes if it came as bytes)."""
+        return [(letter.recipient, letter.message or _parsed(letter.wire())) for letter in self.letters]
 
     def recipients(self) -> list[str]:
         return [letter.recipient for letter in self.letters]
+
+
+def _parsed(data: bytes) -> EmailMessage:
+    message = message_from_bytes(data, policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    return message

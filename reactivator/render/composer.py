@@ -51,6 +51,17 @@ class LetterBuilder(Protocol):
 
     def compose(self, letter: Letter, now: datetime, *, locale: str | None = None) -> Composed: ...
 
+    @property
+    def tokens(self) -> Tokens: ...
+
+    def composer_for(self, letter: Letter) -> tuple[Composer, str]:
+        """The one-version composer that builds this letter, and the letter's language."""
+        ...
+
+    def newest_composer(self) -> Composer:
+        """The composer of the newest template version (what most letters are built from)."""
+        ...
+
 
 class Composer:
     """Builds letters from one catalog version with the settings and signing keys."""
@@ -100,6 +111,12 @@ class Composer:
         return LetterLinks(
             self.tokens, self.settings.web.base_url, letter.letter_id, letter.customer_id, tracking
         )
+
+    def composer_for(self, letter: Letter) -> tuple[Composer, str]:
+        return self, self.locale_of(letter.locale)
+
+    def newest_composer(self) -> Composer:
+        return self
 
     def context_for(self, letter: Letter, now: datetime, locale: str) -> dict[str, Any]:
         """The template context of a letter, as compose builds it."""

@@ -93,6 +93,7 @@ class Tokens:
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys or any(len(k) < 16 for k in keys):
             raise InputError("signing keys must be at least 16 characters long")
+        self.keys = tuple(keys)  # newest first, as given (a render process signs with the same)
         # itsdangerous signs with the last key and verifies with all of them.
         ordered = list(reversed(keys))
         self._serializers = {

@@ -126,3 +126,10 @@ class TemplateVersions:
     def compose(self, letter: Letter, now: datetime, *, locale: str | None = None) -> Composed:
         locale = locale or self.newest.locale_of(letter.locale)
         return self._composer_for(locale, letter.step_key).compose(letter, now, locale=locale)
+
+    def newest_composer(self) -> Composer:
+        return self.newest
+
+    def composer_for(self, letter: Letter) -> tuple[Composer, str]:
+        locale = self.newest.locale_of(letter.locale)
+        return self._composer_for(locale, letter.step_key), locale

@@ -15,9 +15,11 @@ from reactivator.core.refusals import Refusal
 from reactivator.db import letters as letter_rows
 from reactivator.errors import DeliveryError
 from reactivator.mail.memory import MemoryMailer
+from reactivator.render.processes import RenderProcesses
 from reactivator.service.app import App, app_from_settings
 from reactivator.service.customers import unsubscribe
 from reactivator.service.delivery import send_due
+from reactivator.service.letters import checked_composer
 from reactivator.service.passes import enroll_and_queue
 from tests.conftest import NOW, make_settings
 from tests.helpers import buy, dormant_customer, enrollments_of, letters_of
@@ -216,3 +218,23 @@ def test_results_and_last_checks_that_arrive_together_share_one_transaction(
     assert max(recorded) > 1  # one statement (and commit) for several results
     assert max(checked) > 1  # one query for several last checks
     assert {row["status"] for n in range(8) for row in letters_of(app, f"g{n}")} == {"sent"}
+
+
+def test_letters_built_by_render_processes_are_the_letters_built_here(app: App) -> None:
+    for n in range(6):
+        dormant_customer(app, f"r{n}", NOW, 100, locale="ru" if n % 2 else "en")
+    enroll_and_queue(app, NOW)
+    composer = checked_composer(app, NOW)
+    renderer = RenderProcesses(app.settings, composer.tokens, 1)
+    try:
+        mailer = MemoryMailer()
+        report = asyncio.run(send_due(app, mailer, NOW, composer=composer, renderer=renderer))
+    finally:
+        renderer.close()
+    assert report.sent == 6
+    ids = [row["id"] for n in range(6) for row in letters_of(app, f"r{n}")]
+    with app.db.read() as conn:
+        by_address = {letter.email: letter for letter in letter_rows.load(conn, ids)}
+    for outgoing in mailer.letters:
+        assert outgoing.message is None  # built in a render process: its bytes only
+        assert outgoing.wire() == composer.compose(by_address[outgoing.recipient], NOW).message.as_bytes()

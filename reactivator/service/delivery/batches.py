@@ -22,13 +22,18 @@ from reactivator.db import letters as letter_rows
 from reactivator.errors import ConfigError
 from reactivator.mail.factory import build_mailer
 from reactivator.render.composer import LetterBuilder
+from reactivator.render.processes import RenderProcesses, auto_processes
 from reactivator.service.app import App
-from reactivator.service.delivery.handover import hand_over
+from reactivator.service.delivery.handover import Recording, build_ahead, hand_over
 from reactivator.service.delivery.report import SendReport, worker_name
 from reactivator.service.delivery.run import DeliveryRun
 from reactivator.service.letters import checked_composer
 
 log = logging.getLogger("reactivator.delivery")
+
+# Letters built ahead of their turn, per render process: enough that a process always has
+# the next one queued while the connections wait on the database and the server.
+AHEAD_PER_PROCESS = 4
 
 
 async def send_due(
@@ -39,6 +44,7 @@ async def send_due(
     composer: LetterBuilder | None = None,
     stop: asyncio.Event | None = None,
     clock: Callable[[], datetime] | None = None,
+    renderer: RenderProcesses | None = None,
 ) -> SendReport:
     """Send every letter due at `now`, batch by batch, until none is left to claim.
 
@@ -46,9 +52,11 @@ async def send_due(
     TemplateError is raised before a single letter is claimed. Setting `stop`
     ends the run early: no more claims, letters in flight finish, the rest of
     the batch is given back. With a `clock`, each batch is claimed at the
-    clock's time instead of `now` (a daemon's long drain).
+    clock's time instead of `now` (a daemon's long drain). With `renderer`, letters
+    are built in its render processes.
     """
-    run = DeliveryRun.start(app, composer or checked_composer(app, now), mailer, now, worker or worker_name())
+    composer = composer or checked_composer(app, now)
+    run = DeliveryRun.start(app, composer, mailer, now, worker or worker_name(), renderer)
     stop = stop or asyncio.Event()
     try:
         while not stop.is_set():
@@ -87,6 +95,8 @@ async def send_due(
             letter_rows.release_all(conn, run.worker, keep=run.answered)
         raise
     finally:
+        for build in run.ahead.values():  # letters given back: their builds are of no use
+            build.cancel()
         run.threads.shutdown(wait=True)
     return run.report
 
@@ -98,15 +108,30 @@ async def send_with_configured_mailer(
     stop: asyncio.Event | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> SendReport:
-    """send_due through the mailer the settings describe (the SMTP server, signed with DKIM if asked)."""
+    """send_due through the mailer the settings describe (the SMTP server, signed with DKIM if asked),
+    with render processes if the settings and the machine's cores call for them."""
     problem = links_problem(app.settings)
     if problem:
         raise ConfigError([problem])
+    composer = composer or checked_composer(app, now)
+    renderer = render_processes(app, composer)
     mailer = build_mailer(app.settings)
     try:
-        return await send_due(app, mailer, now, composer=composer, stop=stop, clock=clock)
+        return await send_due(app, mailer, now, composer=composer, stop=stop, clock=clock, renderer=renderer)
     finally:
         await mailer.close()
+        if renderer is not None:
+            await asyncio.to_thread(renderer.close)
+
+
+def render_processes(app: App, composer: LetterBuilder) -> RenderProcesses | None:
+    """Render processes for a send run, started now; None when letters are built in this process."""
+    processes = auto_processes(app.settings.sending.render_processes)
+    if processes == 0:
+        return None
+    renderer = RenderProcesses(app.settings, composer.tokens, processes)
+    renderer.warm(composer.newest_composer())
+    return renderer
 
 
 def _claim(run: DeliveryRun) -> list[int]:
@@ -132,5 +157,11 @@ def _release(run: DeliveryRun, ids: list[int]) -> None:
 
 async def _work(run: DeliveryRun, pending: list[Letter], stop: asyncio.Event) -> None:
     """One of the mailer's concurrent workers: take the next letter of the batch until none is left."""
+    last: Recording | None = None  # the previous letter's result, being recorded
     while pending and not stop.is_set():
-        await hand_over(run, pending.pop())
+        letter = pending.pop()
+        if run.renderer is not None:  # the next few, so that the render processes never wait
+            build_ahead(run, pending[-AHEAD_PER_PROCESS * run.renderer.processes :])
+        last = await hand_over(run, letter, last)
+    if last is not None:
+        await last

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -30,8 +32,9 @@ class _Ready:
     """A letter that passed its last checks and is built: it only has to be handed over."""
 
     letter: Letter
-    message: EmailMessage
+    message: EmailMessage | None  # None when a render process built it: `data` holds its bytes
     domain: str
+    data: bytes | None = None
 
 
 def _fields(run: DeliveryRun, letter: Letter, **more: Any) -> dict[str, Any]:
@@ -45,18 +48,55 @@ def _fields(run: DeliveryRun, letter: Letter, **more: Any) -> dict[str, Any]:
     }
 
 
-async def hand_over(run: DeliveryRun, letter: Letter) -> None:
-    """Build, check and send one letter, and record its outcome in the report and the ledger."""
+def _builds_first(run: DeliveryRun, letter: Letter) -> bool:
+    """Whether a letter is built before its last check.
+
+    Most are, so that the check is the last thing before the send (a letter the check
+    then stops was built for nothing, which is rare). A letter that needs a code from the
+    pool is built after its check, so that no code is taken for a letter that stays; one
+    that must wait for the morning is not built at all.
+    """
     zone = letter.timezone or run.app.policy.default_timezone
     quiet = run.app.policy.quiet_hours
-    # Built first, so that the check is the last thing before the send (a letter the check
-    # then stops was built for nothing, which is rare). A letter that needs a code from the
-    # pool is built after its check, so that no code is taken for a letter that stays; one
-    # that must wait for the morning is not built at all.
+    return not _needs_code(letter) and not (quiet is not None and in_quiet_hours(run.now, zone, quiet))
+
+
+def build_ahead(run: DeliveryRun, letters: list[Letter]) -> None:
+    """Start building these letters in the render processes, before a connection is free for them.
+
+    Building is the render processes' work, and the connections wait on the database and
+    the server in between: building ahead keeps the processes busy. Only the build is
+    ahead; each letter's last check still comes right before its send.
+    """
+    if run.renderer is None:
+        return
+    for letter in letters:
+        if letter.letter_id not in run.ahead and _builds_first(run, letter):
+            run.ahead[letter.letter_id] = asyncio.ensure_future(_built(run, letter))
+
+
+# The recording of a letter the server has answered for: durable once it is done.
+Recording = asyncio.Task[None]
+
+
+async def hand_over(run: DeliveryRun, letter: Letter, last: Recording | None = None) -> Recording | None:
+    """Build, check and send one letter; what the server answered is recorded by the returned task.
+
+    `last` is the recording of this connection's previous letter: it has to be durable
+    before this letter goes, so that a crash leaves at most one letter per connection
+    sent and not recorded. Meanwhile this letter is built and checked: its check shares
+    a transaction with that recording when they arrive together.
+    """
+    zone = letter.timezone or run.app.policy.default_timezone
+    quiet = run.app.policy.quiet_hours
     built: _Ready | Outcome | None = None
-    if not _needs_code(letter) and not (quiet is not None and in_quiet_hours(run.now, zone, quiet)):
-        built = await run.off_loop(_build, run, letter)
+    if letter.letter_id in run.ahead:
+        built = await run.ahead.pop(letter.letter_id)
+    elif _builds_first(run, letter):
+        built = await _built(run, letter)
     state = await run.check(letter.letter_id)
+    if last is not None:
+        await last
     letter = replace(letter, email=letter.email if state.has_email else None)
     stopped = before_sending(state, zone, quiet, run.now)
     if stopped is None and letter.step_key not in run.composer.step_keys:
@@ -68,7 +108,7 @@ async def hand_over(run: DeliveryRun, letter: Letter) -> None:
         stopped = built
     if stopped is not None:
         await _record(run, letter, stopped, "", answered=False)
-        return
+        return None
     assert isinstance(built, _Ready)
     letter, domain = built.letter, built.domain
     paused = run.throttle.paused_for(domain)
@@ -77,9 +117,9 @@ async def hand_over(run: DeliveryRun, letter: Letter) -> None:
             OutcomeKind.DEFERRED, f"sending to {domain} is paused", until=run.now + timedelta(seconds=paused)
         )
         await _record(run, letter, wait, domain, answered=False)
-        return
+        return None
     assert letter.email is not None
-    outgoing = Outgoing(built.message, letter.email, _return_path(run, letter))
+    outgoing = Outgoing(built.message, letter.email, _return_path(run, letter), built.data)
     try:
         async with run.throttle.slot(domain):
             await run.mailer.send(outgoing)
@@ -94,8 +134,19 @@ async def hand_over(run: DeliveryRun, letter: Letter) -> None:
         )
         if outcome.pause_domain_until is not None:
             run.throttle.pause(domain, (outcome.pause_domain_until - run.now).total_seconds())
-        await _record(run, letter, outcome, domain, exc)
-        return
+        return _recording(_record(run, letter, outcome, domain, exc))
+    return _recording(_record_sent(run, letter, domain))
+
+
+def _recording(write: Coroutine[Any, Any, None]) -> Recording:
+    task = asyncio.ensure_future(write)
+    # Awaited by the connection's next letter, or at the end of its batch; if that never
+    # comes (the run broke), the failure is the run's and must not be reported twice.
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return task
+
+
+async def _record_sent(run: DeliveryRun, letter: Letter, domain: str) -> None:
     recorded = await run.record_sent(letter.letter_id)
     sent = Outcome(OutcomeKind.SENT if recorded else OutcomeKind.LEASE_LOST)
     _log(run, letter, sent, domain, None)
@@ -121,6 +172,19 @@ async def _record(
 
 def _needs_code(letter: Letter) -> bool:
     return letter.discount_percent > 0 and letter.coupon_code is None
+
+
+async def _built(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:
+    """The letter built by the run's render processes, or on a worker thread without them."""
+    if run.renderer is not None:
+        composer, locale = run.composer.composer_for(letter)
+        made = await run.renderer.build(composer, letter, run.now, locale)
+        if isinstance(made, str):
+            return Outcome(OutcomeKind.FAILED, made)
+        if made is not None:
+            assert letter.email is not None
+            return _Ready(letter, None, letter.email.rpartition("@")[2].lower(), made)
+    return await run.off_loop(_build, run, letter)
 
 
 def _build(run: DeliveryRun, letter: Letter) -> _Ready | Outcome:

@@ -13,6 +13,7 @@ from reactivator.core.delivery import DeliveryRules, LetterState, Outcome
 from reactivator.core.ports import Mailer
 from reactivator.db import letters as letter_rows
 from reactivator.render.composer import LetterBuilder
+from reactivator.render.processes import RenderProcesses
 from reactivator.service.app import App
 from reactivator.service.delivery.backoff import retry_delay
 from reactivator.service.delivery.report import SendReport
@@ -60,6 +61,10 @@ class DeliveryRun:
     rules: DeliveryRules
     report: SendReport
     threads: ThreadPoolExecutor
+    # Render processes that build the letters, if the run has them (else: the threads),
+    # and the letters they are building ahead of their turn.
+    renderer: RenderProcesses | None = None
+    ahead: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
     # Letters the server has answered for and whose result is not recorded yet.
     answered: set[int] = field(default_factory=set)
     # Checks and results waiting for the next group transaction, and the task running the groups.
@@ -68,7 +73,13 @@ class DeliveryRun:
 
     @classmethod
     def start(
-        cls, app: App, composer: LetterBuilder, mailer: Mailer, now: datetime, worker: str
+        cls,
+        app: App,
+        composer: LetterBuilder,
+        mailer: Mailer,
+        now: datetime,
+        worker: str,
+        renderer: RenderProcesses | None = None,
     ) -> DeliveryRun:
         return cls(
             app=app,
@@ -80,6 +91,7 @@ class DeliveryRun:
             rules=delivery_rules(app),
             report=SendReport(),
             threads=ThreadPoolExecutor(app.settings.sending.threads, thread_name_prefix="reactivator-send"),
+            renderer=renderer,
         )
 
     async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:

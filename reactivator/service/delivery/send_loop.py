@@ -5,7 +5,8 @@ Why a thread of its own: a letter's SMTP conversation is CPU work in Python
 holds the connections. On the web server's loop it would queue every HTTP
 request behind a batch's letters; on its own loop the web endpoints only
 share the interpreter lock with it. Building letters and the database work
-still run on the worker threads of `send_due`.
+still run on the worker threads of `send_due`, and the letters are built by render
+processes where the machine has cores to spare (render/processes).
 
 The loop sends what is due, then waits for a pass to queue more (`wake`)
 or polls for letters that became due meanwhile (quiet hours ending, retries,
@@ -27,7 +28,7 @@ from reactivator.errors import ReactivatorError
 from reactivator.mail.factory import build_mailer
 from reactivator.render.composer import LetterBuilder
 from reactivator.service.app import App
-from reactivator.service.delivery.batches import send_due
+from reactivator.service.delivery.batches import render_processes, send_due
 from reactivator.service.delivery.report import SendReport
 
 log = logging.getLogger("reactivator.delivery")
@@ -119,6 +120,8 @@ class SendLoop:
             self._stop.set()
         poll = self.app.settings.daemon.poll_seconds
         mailer = build_mailer(self.app.settings)
+        # Kept across rounds: starting render processes costs about a second.
+        renderer = render_processes(self.app, self.composer)
         try:
             while not self._stop.is_set():
                 self._wake.clear()
@@ -131,6 +134,7 @@ class SendLoop:
                         composer=self.composer,
                         stop=self._stop,
                         clock=self.clock,
+                        renderer=renderer,
                     )
                     self.on_round(report)
                 except Exception as exc:  # the letters held were given back: try again later
@@ -145,3 +149,5 @@ class SendLoop:
                     await asyncio.wait_for(self._wake.wait(), poll)
         finally:
             await mailer.close()
+            if renderer is not None:
+                await asyncio.to_thread(renderer.close)
