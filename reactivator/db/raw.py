@@ -1,5 +1,6 @@
-"""Driver-level statements for the hot import path, where SQLAlchemy's per-value
-processing would cost more than the database work itself.
+"""Driver-level statements for the hot paths (the import, and the statements sending runs
+for every letter), where SQLAlchemy's statement handling would cost more than the
+database work itself.
 
 Values go to the driver exactly as SQLAlchemy would store them: on SQLite a
 naive UTC datetime is the text 'YYYY-MM-DD HH:MM:SS.ffffff' (the UTCDateTime

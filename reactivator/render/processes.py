@@ -21,9 +21,9 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -38,7 +38,7 @@ log = logging.getLogger("reactivator.delivery")
 
 MAX_AUTO = 4
 # Template versions a set of processes is started with: a daemon sends from the newest
-# and from those its kept steps still use; older ones are dropped.
+# and from those its kept steps still use; beyond this many, the first shipped is dropped.
 KEEP_VERSIONS = 8
 
 
@@ -69,6 +69,10 @@ def _start(settings: Settings, keys: tuple[str, ...], versions: dict[str, _Versi
     global _settings, _tokens
     _settings, _tokens = settings, Tokens(keys)
     _versions.update(versions)
+    # A stop is the sending process's to handle (Ctrl+C, a service manager's SIGTERM go to
+    # the whole group): it lets the letters in flight finish, and this process ends with it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, name="reactivator-render-watch", daemon=True).start()
 
 
@@ -102,9 +106,13 @@ def _ready(version: str) -> None:
 
 
 def _build(version: str, letter: Letter, now: datetime, locale: str) -> bytes | str:
-    """In a render process: the letter's bytes, or why it could not be built."""
+    """In a render process: the letter's bytes, or why it could not be built.
+
+    A version that cannot be loaded here raises: the sending process builds the letter itself.
+    """
+    composer = _composer(version)
     try:
-        return _composer(version).compose(letter, now, locale=locale).message.as_bytes()
+        return composer.compose(letter, now, locale=locale).message.as_bytes()
     except Exception as exc:  # reported as the letter's failure, as when built in the sending process
         return f"could not build the letter: {exc}"
 
@@ -122,9 +130,13 @@ class RenderProcesses:
 
     def warm(self, composer: Composer) -> None:
         """Start the processes and load the templates now (while the pass runs), not at the first letter."""
-        pool = self._pool_for(composer)
-        for _ in range(self.processes):
-            pool.submit(_ready, composer.catalog.version).add_done_callback(_quiet)
+        try:
+            pool = self._pool_for(composer)
+            for _ in range(self.processes):
+                pool.submit(_ready, composer.catalog.version).add_done_callback(_quiet)
+        except OSError as exc:  # no process could start (a limit of the machine): build them here
+            log.warning("render processes could not start (%s); letters are built here", exc)
+            self.broken = True
 
     async def build(
         self, composer: Composer, letter: Letter, now: datetime, locale: str
@@ -137,7 +149,7 @@ class RenderProcesses:
             return await asyncio.wrap_future(
                 pool.submit(_build, composer.catalog.version, letter, now, locale)
             )
-        except (BrokenProcessPool, RuntimeError) as exc:  # a process died, or the pool was shut down
+        except Exception as exc:  # a process died or could not start, or a version did not load
             if not self.broken:
                 log.warning("the render processes stopped (%s); letters are built here from now on", exc)
             self.broken = True
@@ -151,7 +163,7 @@ class RenderProcesses:
                 dict(composer.catalog.sources),
                 frozenset(composer.catalog.per_letter),
             )
-            while len(self._shipped) > KEEP_VERSIONS:  # the oldest a daemon's edits left behind
+            while len(self._shipped) > KEEP_VERSIONS:  # the first shipped (one still in use comes back)
                 self._shipped.pop(next(iter(self._shipped)))
             if self._pool is not None:
                 self._pool.shutdown(wait=False)  # its processes finish the letters they hold

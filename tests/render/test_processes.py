@@ -69,6 +69,24 @@ def test_when_the_render_processes_die_letters_are_built_here() -> None:
         renderer.close()
 
 
+def test_a_stop_signal_is_left_to_the_sending_process() -> None:
+    # Ctrl+C and a service manager's SIGTERM reach the whole process group: the sender
+    # stops gracefully, and its render processes must not die under the letters in flight.
+    composer = make_composer()
+    renderer = RenderProcesses(composer.settings, composer.tokens, 1)
+    try:
+        assert isinstance(asyncio.run(renderer.build(composer, _letter(), NOW, "en")), bytes)
+        assert renderer._pool is not None
+        for process in list(renderer._pool._processes.values()):  # type: ignore[union-attr]
+            os.kill(process.pid, signal.SIGINT)
+            os.kill(process.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        assert isinstance(asyncio.run(renderer.build(composer, _letter(), NOW, "en")), bytes)
+        assert not renderer.broken
+    finally:
+        renderer.close()
+
+
 ORPHAN = """
 import sys
 from tests.render.conftest import make_composer

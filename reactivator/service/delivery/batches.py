@@ -1,8 +1,9 @@
 """`send_due`: claim due letters batch by batch, hand them over, give back what was not sent.
 
-Only the conversation with the mail server runs on the event loop. Reading
-the database, building the letter and recording the result run on worker
-threads, so a daemon's web endpoints keep answering while a batch goes out.
+Only the conversation with the mail server runs on the event loop. The
+database work runs on worker threads, and letters are built in render
+processes (or on those threads without them), so a daemon's web endpoints
+keep answering while a batch goes out.
 A run that is cancelled (a second Ctrl+C, or the shutdown grace ran out)
 waits for the results being recorded, then gives back every letter it still
 holds: a letter can repeat only if it was on the wire.
@@ -86,6 +87,7 @@ async def send_due(
         # cancelled), then give back every letter still held, so that another worker can take
         # them at once; except a letter the server answered whose result could not be
         # recorded: it keeps its lease, and is retried only when that runs out.
+        _drop_builds_ahead(run)
         run.threads.shutdown(wait=True)
         try:
             run.commit_waiting()  # results the server gave that no group commit took yet
@@ -95,10 +97,17 @@ async def send_due(
             letter_rows.release_all(conn, run.worker, keep=run.answered)
         raise
     finally:
-        for build in run.ahead.values():  # letters given back: their builds are of no use
-            build.cancel()
+        _drop_builds_ahead(run)
         run.threads.shutdown(wait=True)
     return run.report
+
+
+def _drop_builds_ahead(run: DeliveryRun) -> None:
+    """Letters given back: their builds ahead are of no use (and nobody reads their outcome)."""
+    for build in run.ahead.values():
+        build.cancel()
+        build.add_done_callback(lambda b: b.cancelled() or b.exception())
+    run.ahead.clear()
 
 
 async def send_with_configured_mailer(
@@ -114,9 +123,10 @@ async def send_with_configured_mailer(
     if problem:
         raise ConfigError([problem])
     composer = composer or checked_composer(app, now)
-    renderer = render_processes(app, composer)
     mailer = build_mailer(app.settings)
+    renderer = None
     try:
+        renderer = render_processes(app, composer)
         return await send_due(app, mailer, now, composer=composer, stop=stop, clock=clock, renderer=renderer)
     finally:
         await mailer.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.message import EmailMessage
@@ -29,7 +29,7 @@ log = logging.getLogger("reactivator.delivery")
 
 @dataclass(frozen=True, slots=True)
 class _Ready:
-    """A letter that passed its last checks and is built: it only has to be handed over."""
+    """A built letter: its bytes, or its message (its last check comes after)."""
 
     letter: Letter
     message: EmailMessage | None  # None when a render process built it: `data` holds its bytes
@@ -68,7 +68,7 @@ def build_ahead(run: DeliveryRun, letters: list[Letter]) -> None:
     the server in between: building ahead keeps the processes busy. Only the build is
     ahead; each letter's last check still comes right before its send.
     """
-    if run.renderer is None:
+    if run.renderer is None or run.renderer.broken:
         return
     for letter in letters:
         if letter.letter_id not in run.ahead and _builds_first(run, letter):
@@ -134,23 +134,46 @@ async def hand_over(run: DeliveryRun, letter: Letter, last: Recording | None = N
         )
         if outcome.pause_domain_until is not None:
             run.throttle.pause(domain, (outcome.pause_domain_until - run.now).total_seconds())
-        return _recording(_record(run, letter, outcome, domain, exc))
-    return _recording(_record_sent(run, letter, domain))
+        write = _writer_of(run, letter, outcome, domain, exc)
+        refused = run.submit(letter.letter_id, write)  # queued now, in this letter's turn
+        return _recording(_reported(run, letter, domain, exc, refused))
+    accepted = run.submit_sent(letter.letter_id)
+    return _recording(_reported_sent(run, letter, domain, accepted))
 
 
-def _recording(write: Coroutine[Any, Any, None]) -> Recording:
-    task = asyncio.ensure_future(write)
+def _recording(report: Coroutine[Any, Any, None]) -> Recording:
+    task = asyncio.ensure_future(report)
     # Awaited by the connection's next letter, or at the end of its batch; if that never
     # comes (the run broke), the failure is the run's and must not be reported twice.
     task.add_done_callback(lambda t: t.cancelled() or t.exception())
     return task
 
 
-async def _record_sent(run: DeliveryRun, letter: Letter, domain: str) -> None:
-    recorded = await run.record_sent(letter.letter_id)
+async def _reported_sent(
+    run: DeliveryRun, letter: Letter, domain: str, accepted: asyncio.Future[bool]
+) -> None:
+    recorded = await asyncio.shield(accepted)
     sent = Outcome(OutcomeKind.SENT if recorded else OutcomeKind.LEASE_LOST)
     _log(run, letter, sent, domain, None)
     run.report.count(sent.kind)
+
+
+async def _reported(
+    run: DeliveryRun,
+    letter: Letter,
+    domain: str,
+    refusal: DeliveryError | None,
+    recorded: asyncio.Future[Outcome],
+) -> None:
+    outcome = await asyncio.shield(recorded)
+    _log(run, letter, outcome, domain, refusal)
+    run.report.count(outcome.kind)
+
+
+def _writer_of(
+    run: DeliveryRun, letter: Letter, outcome: Outcome, domain: str, refusal: DeliveryError | None
+) -> Callable[[Connection], Outcome]:
+    return lambda conn: _write(conn, run, letter, outcome, domain, refusal)
 
 
 async def _record(
@@ -164,7 +187,7 @@ async def _record(
 ) -> None:
     """Record what became of a letter, in the run's next group commit; then log and count it."""
     recorded = await run.record(
-        letter.letter_id, lambda conn: _write(conn, run, letter, outcome, domain, refusal), answered=answered
+        letter.letter_id, _writer_of(run, letter, outcome, domain, refusal), answered=answered
     )
     _log(run, letter, recorded, domain, refusal)
     run.report.count(recorded.kind)
@@ -242,7 +265,7 @@ def _write(
 ) -> Outcome:
     """The outcome and its consequences, written in the caller's transaction; the outcome as recorded."""
     kind, reason, worker = outcome.kind, outcome.reason, run.worker
-    assert kind is not OutcomeKind.SENT  # recorded in bulk: DeliveryRun.record_sent
+    assert kind is not OutcomeKind.SENT  # recorded in bulk: DeliveryRun.submit_sent
     if kind is OutcomeKind.CANCELLED:
         letter_rows.mark_cancelled(conn, letter.letter_id, worker, reason)
     elif kind in (OutcomeKind.FAILED, OutcomeKind.EXPIRED, OutcomeKind.BOUNCED):

@@ -1,4 +1,5 @@
-"""What the workers of one send run share: the app, the composer, the mailer, pace and threads."""
+"""What the workers of one send run share: the app, the composer, the mailer, pace, threads,
+render processes, and the group transactions of last checks and results."""
 
 from __future__ import annotations
 
@@ -104,44 +105,49 @@ class DeliveryRun:
         The checks of every connection about to send go together in one query, in
         the same transaction as the results waiting to be written (written first).
         """
-        state: LetterState = await self._enqueue(_Job(letter_id, _CHECK))
+        state: LetterState = await asyncio.shield(self._submit(_Job(letter_id, _CHECK)))
         return state
 
-    async def record_sent(self, letter_id: int) -> bool:
-        """Record a letter the server accepted, in the next group commit; False if its lease was lost."""
+    def submit_sent(self, letter_id: int) -> asyncio.Future[bool]:
+        """Queue the record of a letter the server accepted for the next group commit, now;
+        the future says whether it was recorded (False: its lease was lost meanwhile)."""
         self.answered.add(letter_id)
-        recorded: bool = await self._enqueue(_Job(letter_id, _SENT))
-        return recorded
+        return self._submit(_Job(letter_id, _SENT))
 
-    async def record(
+    def submit(
         self, letter_id: int, write: Callable[[Connection], Outcome], *, answered: bool = True
-    ) -> Outcome:
-        """Record what became of a letter (`write` writes it), in the next group commit.
+    ) -> asyncio.Future[Outcome]:
+        """Queue what became of a letter (`write` writes it) for the next group commit, now.
 
         `answered`: the server answered for it, so that a run cancelled before the
         result is durable keeps the letter's lease instead of giving it back.
         """
         if answered:
             self.answered.add(letter_id)
-        outcome: Outcome = await self._enqueue(_Job(letter_id, write))
-        return outcome
+        return self._submit(_Job(letter_id, write))
 
-    async def _enqueue(self, job: _Job) -> Any:
-        """Wait for `job`'s group transaction.
+    async def record(
+        self, letter_id: int, write: Callable[[Connection], Outcome], *, answered: bool = True
+    ) -> Outcome:
+        """`submit`, and wait until it is durable."""
+        return await asyncio.shield(self.submit(letter_id, write, answered=answered))
+
+    def _submit(self, job: _Job) -> asyncio.Future[Any]:
+        """Queue `job` for the next group transaction; its future is done once that commits.
 
         Results that arrive while a group is being written go together into the next
-        transaction: one commit for as many letters as there are connections. Each
-        worker takes its next letter only once its last result is durable, so a crash
-        leaves at most one letter per connection sent and not recorded, as before.
-        Shielded: a run cancelled meanwhile still records it (a delivered letter given
-        back would go twice).
+        transaction: one commit for as many letters as there are connections. Queued at
+        once, not when a task gets round to it, so that a connection's result is always
+        in the same transaction as its next letter's check, or an earlier one. Callers
+        wait shielded: a run cancelled meanwhile still records it (a delivered letter
+        given back would go twice).
         """
         # Read by nobody if this worker is cancelled meanwhile: the failure is the run's, not lost.
         job.done.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._waiting.append(job)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_groups())
-        return await asyncio.shield(job.done)
+        return job.done
 
     async def _write_groups(self) -> None:
         while self._waiting:
@@ -170,11 +176,13 @@ class DeliveryRun:
                 if job.op != _CHECK
             ]
             states = letter_rows.current_states(conn, checked) if checked else {}
+            by_job = iter(results)
+            # Inside the transaction: a letter that is gone (a KeyError) rolls the group back.
+            answers = [states[job.letter_id] if job.op == _CHECK else next(by_job) for job in group]
         for job in group:
             if job.op != _CHECK:
                 self.answered.discard(job.letter_id)
-        by_job = iter(results)
-        return [states[job.letter_id] if job.op == _CHECK else next(by_job) for job in group]
+        return answers
 
     def commit_waiting(self) -> None:
         """Write, on this thread, the results no group has taken yet (a run that is being cancelled)."""

@@ -4,9 +4,9 @@ Why a thread of its own: a letter's SMTP conversation is CPU work in Python
 (serialising the message, aiosmtplib's line handling) done on the loop that
 holds the connections. On the web server's loop it would queue every HTTP
 request behind a batch's letters; on its own loop the web endpoints only
-share the interpreter lock with it. Building letters and the database work
-still run on the worker threads of `send_due`, and the letters are built by render
-processes where the machine has cores to spare (render/processes).
+share the interpreter lock with it. The database work runs on the worker
+threads of `send_due`, and the letters are built by render processes where the
+machine has cores to spare (render/processes; on those threads otherwise).
 
 The loop sends what is due, then waits for a pass to queue more (`wake`)
 or polls for letters that became due meanwhile (quiet hours ending, retries,
