@@ -24,6 +24,11 @@ def _letter(step: str = "we-miss-you", locale: str = "en") -> Letter:
     return replace(at_step(sample_letter("new", NOW), step, 0, 10, "ladder", NOW), locale=locale)
 
 
+def _pids(renderer: RenderProcesses) -> list[int]:
+    assert renderer._pool is not None
+    return [process.pid for process in renderer._pool._processes.values()]  # type: ignore[union-attr]
+
+
 def test_a_render_process_builds_the_same_bytes_as_the_sending_process() -> None:
     composer = make_composer()
     renderer = RenderProcesses(composer.settings, composer.tokens, 1)
@@ -59,9 +64,8 @@ def test_when_the_render_processes_die_letters_are_built_here() -> None:
     renderer = RenderProcesses(composer.settings, composer.tokens, 1)
     try:
         assert isinstance(asyncio.run(renderer.build(composer, _letter(), NOW, "en")), bytes)
-        assert renderer._pool is not None
-        for process in list(renderer._pool._processes.values()):  # type: ignore[union-attr]
-            os.kill(process.pid, signal.SIGKILL)
+        for pid in _pids(renderer):
+            os.kill(pid, signal.SIGKILL)
         made = asyncio.run(renderer.build(composer, _letter(), NOW, "en"))
         assert made is None  # the caller builds it itself
         assert renderer.broken
@@ -76,10 +80,9 @@ def test_a_stop_signal_is_left_to_the_sending_process() -> None:
     renderer = RenderProcesses(composer.settings, composer.tokens, 1)
     try:
         assert isinstance(asyncio.run(renderer.build(composer, _letter(), NOW, "en")), bytes)
-        assert renderer._pool is not None
-        for process in list(renderer._pool._processes.values()):  # type: ignore[union-attr]
-            os.kill(process.pid, signal.SIGINT)
-            os.kill(process.pid, signal.SIGTERM)
+        for pid in _pids(renderer):
+            os.kill(pid, signal.SIGINT)
+            os.kill(pid, signal.SIGTERM)
         time.sleep(0.5)
         assert isinstance(asyncio.run(renderer.build(composer, _letter(), NOW, "en")), bytes)
         assert not renderer.broken

@@ -107,7 +107,7 @@ async def hand_over(run: DeliveryRun, letter: Letter, last: Recording | None = N
     if stopped is None and isinstance(built, Outcome):
         stopped = built
     if stopped is not None:
-        await _record(run, letter, stopped, "", answered=False)
+        await _record(run, letter, stopped, "")
         return None
     assert isinstance(built, _Ready)
     letter, domain = built.letter, built.domain
@@ -116,7 +116,7 @@ async def hand_over(run: DeliveryRun, letter: Letter, last: Recording | None = N
         wait = Outcome(
             OutcomeKind.DEFERRED, f"sending to {domain} is paused", until=run.now + timedelta(seconds=paused)
         )
-        await _record(run, letter, wait, domain, answered=False)
+        await _record(run, letter, wait, domain)
         return None
     assert letter.email is not None
     outgoing = Outgoing(built.message, letter.email, _return_path(run, letter), built.data)
@@ -176,20 +176,12 @@ def _writer_of(
     return lambda conn: _write(conn, run, letter, outcome, domain, refusal)
 
 
-async def _record(
-    run: DeliveryRun,
-    letter: Letter,
-    outcome: Outcome,
-    domain: str,
-    refusal: DeliveryError | None = None,
-    *,
-    answered: bool = True,
-) -> None:
-    """Record what became of a letter, in the run's next group commit; then log and count it."""
-    recorded = await run.record(
-        letter.letter_id, _writer_of(run, letter, outcome, domain, refusal), answered=answered
-    )
-    _log(run, letter, recorded, domain, refusal)
+async def _record(run: DeliveryRun, letter: Letter, outcome: Outcome, domain: str) -> None:
+    """Record what became of a letter that did not go (the server never saw it), in the run's
+    next group commit; then log and count it."""
+    write = _writer_of(run, letter, outcome, domain, None)
+    recorded = await run.record(letter.letter_id, write, answered=False)
+    _log(run, letter, recorded, domain, None)
     run.report.count(recorded.kind)
 
 
